@@ -1,0 +1,113 @@
+//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How many interventions each cell gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Strategy {
+    /// `coarse` interventions for every cell; cells whose every coarse effect is below
+    /// `tol` join U (effect 0), the others get `fine` more and their effect is the
+    /// mean over those (the coarse ones are kept out of it, as in the reference).
+    CoarseToFine {
+        /// C (the paper: 3).
+        coarse: u32,
+        /// F (the paper: 50).
+        fine: u32,
+    },
+    /// `t` interventions for every cell (the paper: 500).
+    Full {
+        /// T.
+        t: u32,
+    },
+}
+
+impl Strategy {
+    /// The paper's default, C3F50.
+    pub fn c3f50() -> Self {
+        Strategy::CoarseToFine {
+            coarse: 3,
+            fine: 50,
+        }
+    }
+
+    /// Parses `c3f50`, `cCfF`, `full:T` or `fullT` (case-insensitive). A `-u`
+    /// suffix (`c3f50-u`) is returned as `true`: the fine stage samples uniformly.
+    pub fn parse(text: &str) -> Result<(Strategy, bool)> {
+        let lower = text.trim().to_ascii_lowercase();
+        let (body, uniform) = match lower.strip_suffix("-u") {
+            Some(b) => (b, true),
+            None => (lower.as_str(), false),
+        };
+        let bad = |why: &str| Error::invalid("strategy", text, why.to_string());
+        let positive = |s: &str| -> Result<u32> {
+            match s.parse::<u32>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(bad("counts must be positive integers")),
+            }
+        };
+        if let Some(t) = body.strip_prefix("full") {
+            let t = t.strip_prefix(':').unwrap_or(t);
+            return Ok((Strategy::Full { t: positive(t)? }, uniform));
+        }
+        let rest = body
+            .strip_prefix('c')
+            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
+        let (c, f) = rest
+            .split_once('f')
+            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
+        Ok((
+            Strategy::CoarseToFine {
+                coarse: positive(c)?,
+                fine: positive(f)?,
+            },
+            uniform,
+        ))
+    }
+
+    /// The paper's label: `C3F50`, `Full500` (a `-U` suffix is added by the engine
+    /// when the fine stage samples uniformly).
+    pub fn label(&self) -> String {
+        match self {
+            Strategy::CoarseToFine { coarse, fine } => format!("C{coarse}F{fine}"),
+            Strategy::Full { t } => format!("Full{t}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_papers_strategies() {
+        assert_eq!(
+            Strategy::parse("c3f50").unwrap(),
+            (Strategy::c3f50(), false)
+        );
+        assert_eq!(
+            Strategy::parse("C3F50-U").unwrap(),
+            (
+                Strategy::CoarseToFine {
+                    coarse: 3,
+                    fine: 50
+                },
+                true
+            )
+        );
+        assert_eq!(
+            Strategy::parse("full:500").unwrap(),
+            (Strategy::Full { t: 500 }, false)
+        );
+        assert_eq!(
+            Strategy::parse("full20").unwrap().0,
+            Strategy::Full { t: 20 }
+        );
+        for bad in ["c0f50", "x3f5", "full:", "c3", "full:-2"] {
+            let e = Strategy::parse(bad).unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+        assert_eq!(Strategy::c3f50().label(), "C3F50");
+    }
+}

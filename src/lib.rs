@@ -1,0 +1,36 @@
+//! # cem: Causal Effect Maps for low-level vision models
+//!
+//! Which input patches help a region of a restored image, which mislead it, and by
+//! how many dB? `cem` answers with the Causal Effect Maps of Hu et al. ("Interpreting
+//! Low-level Vision Models with Causal Effect Maps"), exactly as the authors'
+//! pipeline computes them, with interventions assembled and measured on the model's
+//! device.
+//!
+//! The flow of data, one module each:
+//! [`image`] (u8 RGB, ROI PSNR) → [`degrade`] (SR / DN / DR and their interventions) →
+//! [`library`] (natural patches, gradient density) → [`model`] (TorchScript, native,
+//! closures) → [`engine`] (full and coarse-to-fine strategies) →
+//! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files).
+//!
+//! ```no_run
+//! use cem::prelude::*;
+//! # fn main() -> cem::Result<()> {
+//! let hr = cem::image::load_rgb("demo_2.png")?;
+//! let model = TorchScript::load("dncnn.pt", Device::Cpu)?;
+//! let map = Cem::coarse_to_fine().run(&model, &hr, &Task::Dn { sigma: 50.0 }, Roi::new(96, 152, 32))?;
+//! println!("{}", map.table1_line());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod degrade;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod image;
+pub mod library;
+pub mod map;
+pub mod model;
+pub mod prelude;
+
+pub use error::{Error, Result};

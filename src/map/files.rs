@@ -1,0 +1,168 @@
+//! `cem.csv` (one row per cell) and `cem.json` (everything else), written atomically.
+
+use super::{CausalEffectMap, Cell, CellKind, MapInfo, Stage};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// File name of the per-cell table.
+pub const CSV_NAME: &str = "cem.csv";
+/// File name of the metadata.
+pub const JSON_NAME: &str = "cem.json";
+const CSV_HEADER: &str = "row,col,effect_db,samples,std_err,kind";
+
+#[derive(Serialize, Deserialize)]
+struct JsonFile {
+    #[serde(flatten)]
+    info: MapInfo,
+    rows: u32,
+    cols: u32,
+    summary: Summary,
+    /// Per cell, row-major: the stage its effect came from.
+    cell_stages: Vec<Stage>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Summary {
+    positive_pct: f64,
+    negative_pct: f64,
+    none_pct: f64,
+    positive: usize,
+    negative: usize,
+    none: usize,
+    roi_cells: usize,
+    cells: usize,
+    min_effect_db: f64,
+    max_effect_db: f64,
+    inferences: usize,
+    seconds: f64,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never
+/// sees half a file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Saves `map` as `dir/cem.csv` and `dir/cem.json` (creating `dir`).
+pub fn save(map: &CausalEffectMap, dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut csv = String::with_capacity(map.cells.len() * 40);
+    csv.push_str(CSV_HEADER);
+    csv.push('\n');
+    for c in &map.cells {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            c.row,
+            c.col,
+            c.effect_db,
+            c.samples,
+            c.std_err,
+            c.kind.as_str()
+        ));
+    }
+    let counts = map.counts();
+    let (lo, hi) = map.range();
+    let json = JsonFile {
+        info: map.info.clone(),
+        rows: map.rows,
+        cols: map.cols,
+        summary: Summary {
+            positive_pct: counts.positive_pct(),
+            negative_pct: counts.negative_pct(),
+            none_pct: counts.none_pct(),
+            positive: counts.positive,
+            negative: counts.negative,
+            none: counts.none,
+            roi_cells: counts.roi,
+            cells: counts.total,
+            min_effect_db: lo,
+            max_effect_db: hi,
+            inferences: map.inferences(),
+            seconds: map.seconds(),
+        },
+        cell_stages: map.cells.iter().map(|c| c.stage).collect(),
+    };
+    write_atomic(&dir.join(CSV_NAME), csv.as_bytes())?;
+    write_atomic(&dir.join(JSON_NAME), &serde_json::to_vec_pretty(&json)?)
+}
+
+/// Loads a map saved by [`save`] from `dir` (or from the path of its `cem.csv`/`cem.json`).
+pub fn load(path: impl AsRef<Path>) -> Result<CausalEffectMap> {
+    let path = path.as_ref();
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let json_path = dir.join(JSON_NAME);
+    let csv_path = dir.join(CSV_NAME);
+    let bad = |p: &Path, reason: String| Error::ResultFile {
+        path: p.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&json_path).map_err(|e| Error::io(&json_path, e))?;
+    let json: JsonFile = serde_json::from_str(&text).map_err(|e| bad(&json_path, e.to_string()))?;
+    let csv = std::fs::read_to_string(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+    let mut lines = csv.lines();
+    if lines.next().map(str::trim) != Some(CSV_HEADER) {
+        return Err(bad(&csv_path, format!("first line must be '{CSV_HEADER}'")));
+    }
+    let n = (json.rows * json.cols) as usize;
+    if json.cell_stages.len() != n {
+        return Err(bad(
+            &json_path,
+            format!("{} cell stages for {n} cells", json.cell_stages.len()),
+        ));
+    }
+    let mut cells = Vec::with_capacity(n);
+    for (i, line) in lines.filter(|l| !l.trim().is_empty()).enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let err = |what: &str| bad(&csv_path, format!("line {}: {what}: '{line}'", i + 2));
+        if f.len() != 6 {
+            return Err(err("expected 6 fields"));
+        }
+        let num = |s: &str| s.parse::<f64>().map_err(|_| err("not a number"));
+        let cell = Cell {
+            row: f[0].parse().map_err(|_| err("bad row"))?,
+            col: f[1].parse().map_err(|_| err("bad col"))?,
+            effect_db: num(f[2])?,
+            samples: f[3].parse().map_err(|_| err("bad samples"))?,
+            std_err: num(f[4])?,
+            kind: CellKind::parse(f[5])
+                .ok_or_else(|| err("kind must be roi, positive, negative or none"))?,
+            stage: *json
+                .cell_stages
+                .get(i)
+                .ok_or_else(|| err("more rows than cells"))?,
+        };
+        if cell.row * json.cols + cell.col != i as u32 {
+            return Err(err("cells must be row-major"));
+        }
+        cells.push(cell);
+    }
+    if cells.len() != n {
+        return Err(bad(
+            &csv_path,
+            format!(
+                "{} rows for a {}x{} grid",
+                cells.len(),
+                json.rows,
+                json.cols
+            ),
+        ));
+    }
+    Ok(CausalEffectMap {
+        rows: json.rows,
+        cols: json.cols,
+        cells,
+        info: json.info,
+    })
+}

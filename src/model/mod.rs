@@ -1,0 +1,254 @@
+//! Models: one trait that a TorchScript file, a native `tch` module and a plain
+//! closure all stand behind.
+//!
+//! A model maps a batch `[N, 3, H, W]` of inputs in [0, 1] to `[N, 3, sH, sW]`
+//! outputs (`s` the SR scale, 1 for restoration). [`forward_checked`] adds the shape
+//! and finiteness checks the engine relies on.
+
+pub mod device;
+
+use crate::error::{Error, Result};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use tch::{CModule, Device, Kind, Tensor};
+
+pub use device::{cuda_available, device_name, ensure_cuda_loaded, parse_device};
+
+/// A low-level vision model.
+pub trait Model {
+    /// Runs the model on a batch `[N, 3, H, W]` (on [`Model::device`]); no gradients.
+    fn forward(&self, input: &Tensor) -> Result<Tensor>;
+    /// Where the model's weights live; inputs are sent there.
+    fn device(&self) -> Device;
+    /// A name for result files and figure titles.
+    fn name(&self) -> String;
+}
+
+/// Runs a closure that may panic inside libtorch, turning a panic into an error (a
+/// panic would kill a notebook kernel with every variable in it).
+fn guarded(f: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Err(Error::ModelFailed(msg))
+        }
+    }
+}
+
+/// A TorchScript model (`torch.jit.trace` / `torch.jit.script` + `torch.jit.save`).
+pub struct TorchScript {
+    module: CModule,
+    device: Device,
+    path: PathBuf,
+}
+
+impl TorchScript {
+    /// Loads a TorchScript file onto `device`, in eval mode.
+    pub fn load(path: impl AsRef<Path>, device: Device) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "model file not found"),
+            ));
+        }
+        if device.is_cuda() {
+            ensure_cuda_loaded();
+        }
+        let mut module =
+            CModule::load_on_device(path, device).map_err(|e| Error::NotTorchScript {
+                path: path.to_path_buf(),
+                reason: first_line(&e.to_string()),
+            })?;
+        module.set_eval();
+        Ok(TorchScript {
+            module,
+            device,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+impl Model for TorchScript {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let _guard = tch::no_grad_guard();
+        self.module
+            .forward_ts(&[input])
+            .map_err(|e| Error::ModelFailed(first_line(&e.to_string())))
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "torchscript".into())
+    }
+}
+
+/// A native `tch` module (anything implementing [`tch::nn::Module`]).
+pub struct Native<M> {
+    module: M,
+    device: Device,
+    name: String,
+}
+
+impl<M: tch::nn::Module> Native<M> {
+    /// Wraps `module`, whose variables live on `device`.
+    pub fn new(name: impl Into<String>, module: M, device: Device) -> Self {
+        Native {
+            module,
+            device,
+            name: name.into(),
+        }
+    }
+}
+
+impl<M: tch::nn::Module> Model for Native<M> {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let _guard = tch::no_grad_guard();
+        guarded(|| Ok(self.module.forward(input)))
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A plain closure as a model, e.g. `FnModel::new("identity", Device::Cpu, |x| x.shallow_clone())`.
+pub struct FnModel<F> {
+    f: F,
+    device: Device,
+    name: String,
+}
+
+impl<F: Fn(&Tensor) -> Tensor> FnModel<F> {
+    /// Wraps `f`, which runs on `device`.
+    pub fn new(name: impl Into<String>, device: Device, f: F) -> Self {
+        FnModel {
+            f,
+            device,
+            name: name.into(),
+        }
+    }
+
+    /// Traces the closure on `example` into a TorchScript module and saves it, so it
+    /// can be loaded by [`TorchScript::load`] (or by PyTorch users).
+    pub fn save_traced(&self, example: &Tensor, path: impl AsRef<Path>) -> Result<()> {
+        let mut closure = |inputs: &[Tensor]| vec![(self.f)(&inputs[0])];
+        let module = CModule::create_by_tracing(
+            &self.name,
+            "forward",
+            std::slice::from_ref(example),
+            &mut closure,
+        )?;
+        module.save(path.as_ref())?;
+        Ok(())
+    }
+}
+
+impl<F: Fn(&Tensor) -> Tensor> Model for FnModel<F> {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let _guard = tch::no_grad_guard();
+        guarded(|| Ok((self.f)(input)))
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl<T: Model + ?Sized> Model for Box<T> {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        (**self).forward(input)
+    }
+    fn device(&self) -> Device {
+        (**self).device()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
+/// Runs `model` on `input` (moved to the model's device) and checks that the output
+/// is `[N, 3, scale H, scale W]` and finite.
+pub fn forward_checked(model: &dyn Model, input: &Tensor, scale: u32) -> Result<Tensor> {
+    let input = input.to_device(model.device()).to_kind(Kind::Float);
+    let out = model.forward(&input)?;
+    let i = input.size();
+    let expected = vec![i[0], 3, i[2] * scale as i64, i[3] * scale as i64];
+    if out.size() != expected {
+        return Err(Error::ModelOutputShape {
+            expected,
+            got: out.size(),
+            input: i,
+            scale,
+        });
+    }
+    let out = out.to_kind(Kind::Float);
+    let bad = out
+        .isfinite()
+        .logical_not()
+        .sum(Kind::Int64)
+        .int64_value(&[]);
+    if bad > 0 {
+        return Err(Error::ModelOutputNotFinite {
+            count: bad,
+            context: format!("batch of {}", i[0]),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closure_models_and_checks() {
+        let input = Tensor::rand([2, 3, 4, 5], (Kind::Float, Device::Cpu));
+        let id = FnModel::new("id", Device::Cpu, |x: &Tensor| x.shallow_clone());
+        assert_eq!(
+            forward_checked(&id, &input, 1).unwrap().size(),
+            vec![2, 3, 4, 5]
+        );
+        let err = forward_checked(&id, &input, 2).unwrap_err();
+        assert!(matches!(err, Error::ModelOutputShape { .. }), "{err}");
+        let nan = FnModel::new("nan", Device::Cpu, |x: &Tensor| x.log().log());
+        let err = forward_checked(&nan, &(input.zeros_like() - 1.0), 1).unwrap_err();
+        assert!(
+            matches!(err, Error::ModelOutputNotFinite { count: 120, .. }),
+            "{err}"
+        );
+        let panics = FnModel::new("bad", Device::Cpu, |x: &Tensor| x.view([7, 7]));
+        assert!(matches!(
+            forward_checked(&panics, &input, 1),
+            Err(Error::ModelFailed(_))
+        ));
+    }
+}

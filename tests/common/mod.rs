@@ -1,0 +1,15 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `../shared` beside the checkout, or `None` (with a message) when it is absent.
+pub fn shared(test: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.join("reference").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED {test}: ../shared is absent (reference fixtures and data live there)");
+        None
+    }
+}
