@@ -70,6 +70,7 @@ pub struct Cem {
     progress: bool,
     input: Option<RgbImage>,
     image_name: Option<String>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Cem {
@@ -105,6 +106,7 @@ impl Cem {
             progress: true,
             input: None,
             image_name: None,
+            stop: None,
         }
     }
 
@@ -202,6 +204,13 @@ impl Cem {
     /// A name for the image in result files (default `image`).
     pub fn image_name(mut self, name: impl Into<String>) -> Self {
         self.image_name = Some(name.into());
+        self
+    }
+
+    /// A flag of your own that stops this run after its current batch when set (as
+    /// [`request_stop`] does for every run in the process).
+    pub fn stop_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
         self
     }
 
@@ -364,6 +373,10 @@ impl Cem {
             progress: progress.clone(),
         };
         let cells = grid.intervened_cells();
+        let stop = self
+            .stop
+            .clone()
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
         let mut stages = BTreeMap::new();
         let samples_of: HashMap<u32, (Vec<f64>, Stage)> = match self.strategy {
             Strategy::CoarseToFine { coarse, fine } => {
@@ -372,6 +385,7 @@ impl Cem {
                 let res = run_stage(
                     &mut runner,
                     &mut ckpt,
+                    &stop,
                     STAGE_COARSE,
                     self.coarse_sampling,
                     &items,
@@ -388,6 +402,7 @@ impl Cem {
                 let res = run_stage(
                     &mut runner,
                     &mut ckpt,
+                    &stop,
                     STAGE_FINE,
                     self.fine_sampling,
                     &items,
@@ -408,6 +423,7 @@ impl Cem {
                 let res = run_stage(
                     &mut runner,
                     &mut ckpt,
+                    &stop,
                     STAGE_FULL,
                     self.full_sampling,
                     &items,
@@ -501,6 +517,7 @@ impl Cem {
 fn run_stage(
     runner: &mut Runner<'_>,
     ckpt: &mut Checkpoint,
+    stop: &AtomicBool,
     (name, id): (&str, u64),
     sampling: Sampling,
     items: &[Item],
@@ -513,7 +530,7 @@ fn run_stage(
     let start = Instant::now();
     let earlier = ckpt.seconds.get(name).copied().unwrap_or(0.0);
     let outcome = runner.run_stage(id, sampling, items, &mut results, |done| {
-        if STOP.swap(false, Ordering::SeqCst) {
+        if STOP.swap(false, Ordering::SeqCst) || stop.swap(false, Ordering::SeqCst) {
             return Err(Error::Interrupted {
                 done: done.len(),
                 total: items.len(),
