@@ -23,12 +23,14 @@ pub fn demo_roi() -> Roi {
     Roi::paper_demo()
 }
 
-/// A small denoiser built from fixed weights: a 5x5 Gaussian filter (sigma 1.5,
-/// per channel) whose strength adapts to local contrast, so it smooths flat areas
-/// more than edges. Receptive radius 4 px. A stand-in until trained models ship.
+/// A small denoiser built from fixed weights: the classic adaptive Wiener (Lee)
+/// filter for Gaussian noise of sigma 50. Local mean and variance come from a 7x7
+/// Gaussian window (sigma 2); each pixel keeps the fraction `max(0, var - n) / var`
+/// of its deviation from the local mean, `n` the noise variance. Receptive radius
+/// 6 px. A stand-in with known behaviour until trained models ship.
 pub fn demo_model(device: Device) -> impl Model {
-    let g: Vec<f32> = (-2..=2)
-        .map(|i: i32| (-(i * i) as f32 / (2.0 * 1.5 * 1.5)).exp())
+    let g: Vec<f32> = (-3..=3)
+        .map(|i: i32| (-(i * i) as f32 / (2.0 * 2.0 * 2.0)).exp())
         .collect();
     let sum: f32 = g.iter().sum();
     let g: Vec<f32> = g.iter().map(|v| v / sum).collect();
@@ -37,12 +39,13 @@ pub fn demo_model(device: Device) -> impl Model {
         .flat_map(|a| g.iter().map(move |b| a * b))
         .collect();
     let kernel = Tensor::from_slice(&k2)
-        .view([1, 1, 5, 5])
+        .view([1, 1, 7, 7])
         .repeat([3, 1, 1, 1])
         .to_device(device);
-    FnModel::new("demo-adaptive-gaussian", device, move |x: &Tensor| {
+    let noise_var = (50.0f64 / 255.0).powi(2);
+    FnModel::new("demo-wiener7", device, move |x: &Tensor| {
         let blur = |t: &Tensor| {
-            t.reflection_pad2d([2, 2, 2, 2]).conv2d(
+            t.reflection_pad2d([3, 3, 3, 3]).conv2d(
                 &kernel,
                 None::<&Tensor>,
                 [1, 1],
@@ -51,11 +54,12 @@ pub fn demo_model(device: Device) -> impl Model {
                 3,
             )
         };
-        let smooth = blur(x);
-        // local contrast: smoothed squared deviation, averaged over channels
-        let contrast = blur(&(x - &smooth).square()).mean_dim(1, true, Kind::Float);
-        let keep = (contrast * 60.0).clamp(0.0, 1.0);
-        &smooth + (x - &smooth) * keep
+        let mean = blur(x);
+        let var = (blur(&x.square()) - mean.square())
+            .mean_dim(1, true, Kind::Float)
+            .clamp_min(1e-8);
+        let gain = ((&var - noise_var) / &var).clamp(0.0, 1.0);
+        &mean + (x - &mean) * gain
     })
 }
 

@@ -47,9 +47,9 @@ pub enum Error {
         scale: u32,
     },
     /// A model returned NaN or infinite values.
-    #[error("model output contains {count} NaN/inf values ({context})")]
+    #[error("model output contains NaN/inf: {count} {context}")]
     ModelOutputNotFinite {
-        /// How many values were not finite.
+        /// How many values (or whole outputs, per `context`) were not finite.
         count: i64,
         /// Where it happened (e.g. which batch).
         context: String,

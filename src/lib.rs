@@ -23,8 +23,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod degrade;
 pub mod demo;
+pub mod display;
 pub mod engine;
 pub mod error;
 pub mod image;

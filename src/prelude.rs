@@ -1,6 +1,7 @@
 //! What a notebook needs, in one `use cem::prelude::*;`.
 
 pub use crate::degrade::{Bicubic, Degradation, GaussianNoise, PatchSite, Rain, Task};
+pub use crate::display::{show, show_row, Picture};
 pub use crate::engine::{Cem, Strategy};
 pub use crate::error::{Error, Result};
 pub use crate::image::{load_rgb, roi_psnr, save_rgb, tensor_to_rgb, to_tensor, Roi};

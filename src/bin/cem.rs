@@ -27,6 +27,8 @@ enum Command {
     },
     /// Compute the causal effect map of a TorchScript model for one image and ROI.
     Map(MapArgs),
+    /// Time a map against the same number of pure forward passes (the engine's overhead).
+    Bench(BenchArgs),
     /// Print where libtorch was found and whether CUDA works.
     Info,
 }
@@ -80,6 +82,43 @@ struct MapArgs {
     out: PathBuf,
 }
 
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// TorchScript model (default: the demo's built-in model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Ground truth (default: the demo image).
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Task: sr, dn or dr.
+    #[arg(long, default_value = "dn")]
+    task: String,
+    /// SR scale.
+    #[arg(long, default_value_t = 4)]
+    scale: u32,
+    /// ROI as X,Y,SIZE.
+    #[arg(long, default_value = "96,152,32")]
+    roi: String,
+    /// Strategy.
+    #[arg(long, default_value = "c3f50")]
+    strategy: String,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Batch size (default automatic).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// libtorch CPU threads (default: libtorch's choice).
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Alternating (map, pure forward) measurements; the best of each is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
@@ -116,6 +155,7 @@ fn run() -> Result<()> {
             install_ctrlc();
             map_command(args)?;
         }
+        Command::Bench(args) => bench_command(args)?,
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -165,5 +205,37 @@ fn map_command(a: MapArgs) -> Result<()> {
     let map = cem.run(&model, &hr, &task, roi)?;
     cem::map::save(&map, &a.out)?;
     println!("{}", map.table1_line());
+    Ok(())
+}
+
+fn bench_command(a: BenchArgs) -> Result<()> {
+    if let Some(n) = a.threads {
+        tch::set_num_threads(n);
+    }
+    let task = Task::parse(&a.task, a.scale, 50.0)?;
+    let roi = Roi::parse(&a.roi)?;
+    let device = parse_device(&a.device)?;
+    let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
+    let hr = match &a.image {
+        Some(p) => load_rgb(p)?,
+        None => cem::demo::demo_image()?,
+    };
+    let model: Box<dyn Model> = match &a.model {
+        Some(p) => Box::new(TorchScript::load(p, device)?),
+        None => Box::new(cem::demo::demo_model(device)),
+    };
+    let mut cem = Cem::new(strategy);
+    if uniform_fine {
+        cem = cem.fine_sampling(Sampling::Uniform);
+    }
+    if let Some(n) = a.batch_size {
+        cem = cem.batch_size(n);
+    }
+    let report = cem::bench::bench(&cem, &model, &hr, &task, roi, a.repeat)?;
+    println!("{report}");
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
     Ok(())
 }

@@ -171,7 +171,8 @@ fn filter2d_sparse(img: &[f64], w: usize, h: usize, k: &[f64], kw: usize, kh: us
     // (i, j); iterate over padded positions that map to non-zero inputs.
     let nonzero: Vec<(usize, usize, f64)> = (0..h)
         .flat_map(|y| (0..w).map(move |x| (x, y)))
-        .filter_map(|(x, y)| (img[y * w + x] != 0.0).then(|| (x, y, img[y * w + x])))
+        .filter(|&(x, y)| img[y * w + x] != 0.0)
+        .map(|(x, y)| (x, y, img[y * w + x]))
         .collect();
     if nonzero.is_empty() {
         return out;

@@ -53,7 +53,7 @@ impl Degradation for Bicubic {
     ) -> Result<RgbImage> {
         check_patch(patch, "SR")?;
         let side = patch.width();
-        if side % self.scale != 0 {
+        if !side.is_multiple_of(self.scale) {
             return Err(Error::BlockDoesNotDivide {
                 block: side,
                 what: "the SR scale".into(),

@@ -30,7 +30,7 @@ impl Grid {
         if block == 0 {
             return Err(Error::invalid("block", block, "must be positive"));
         }
-        if scale == 0 || block % scale != 0 {
+        if scale == 0 || !block.is_multiple_of(scale) {
             return Err(Error::BlockDoesNotDivide {
                 block,
                 what: "a whole number of input pixels: block must be a multiple of the SR scale"

@@ -395,7 +395,7 @@ impl Cem {
                 let sensitive: Vec<u32> = cells
                     .iter()
                     .copied()
-                    .filter(|c| coarse_of[c].iter().any(|&p| !((o - p).abs() < self.tol)))
+                    .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, self.tol)))
                     .collect();
                 let items = repeat_items(&sensitive, fine);
                 progress.set_length(progress.position() + items.len() as u64);
@@ -561,6 +561,12 @@ fn run_stage(
         },
     );
     Ok(results.into_iter().map(psnr_of).collect())
+}
+
+/// Eq. 3: a coarse draw makes its cell sensitive unless `|O - PSNR| < tol`; a NaN
+/// difference (both infinite) counts as sensitive.
+fn is_sensitive(o: f64, psnr: f64, tol: f64) -> bool {
+    (o - psnr).abs().partial_cmp(&tol) != Some(std::cmp::Ordering::Less)
 }
 
 fn repeat_items(cells: &[u32], n: u32) -> Vec<Item> {

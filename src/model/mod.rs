@@ -219,7 +219,7 @@ pub fn forward_checked(model: &dyn Model, input: &Tensor, scale: u32) -> Result<
     if bad > 0 {
         return Err(Error::ModelOutputNotFinite {
             count: bad,
-            context: format!("batch of {}", i[0]),
+            context: format!("values in a batch of {}", i[0]),
         });
     }
     Ok(out)
