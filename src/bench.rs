@@ -34,13 +34,16 @@ pub struct BenchReport {
     pub ratio: f64,
     /// Every (map, forward) pair measured, in order.
     pub runs: Vec<(f64, f64)>,
+    /// Median over the pairs of `map / forward`: robust to a machine whose speed
+    /// drifts between pairs.
+    pub median_pair_ratio: f64,
 }
 
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} on {} ({}): {} inferences at batch {}: map {:.2} s, pure forward {:.2} s, ratio {:.3} (best of {})",
+            "{} on {} ({}): {} inferences at batch {}: map {:.2} s, pure forward {:.2} s, ratio {:.3} (best of {}; median of pair ratios {:.3})",
             self.model,
             self.device,
             self.strategy,
@@ -49,7 +52,8 @@ impl std::fmt::Display for BenchReport {
             self.map_seconds,
             self.forward_seconds,
             self.ratio,
-            self.runs.len()
+            self.runs.len(),
+            self.median_pair_ratio
         )
     }
 }
@@ -103,7 +107,8 @@ pub fn bench(
     let scale = degradation.scale();
     // warm the model and the built-in library cache outside the timed region
     let _warm: Tensor = forward_checked(model, &to_tensor(&input, model.device()), scale)?;
-    let cem = cem.clone().progress(false);
+    // locality off: this measures the engine's overhead per inference, on whole inputs
+    let cem = cem.clone().progress(false).locality(false);
     let probe = cem
         .clone()
         .strategy(crate::engine::Strategy::Full { t: 1 })
@@ -123,6 +128,13 @@ pub fn bench(
     let map = last.expect("at least one run");
     let best = |f: fn(&(f64, f64)) -> f64| runs.iter().map(f).fold(f64::INFINITY, f64::min);
     let (map_seconds, forward_seconds) = (best(|r| r.0), best(|r| r.1));
+    let mut pair: Vec<f64> = runs.iter().map(|r| r.0 / r.1).collect();
+    pair.sort_by(f64::total_cmp);
+    let median_pair_ratio = if pair.len() % 2 == 1 {
+        pair[pair.len() / 2]
+    } else {
+        (pair[pair.len() / 2 - 1] + pair[pair.len() / 2]) / 2.0
+    };
     Ok(BenchReport {
         model: model.name(),
         device: map.info.device.clone(),
@@ -133,5 +145,6 @@ pub fn bench(
         forward_seconds,
         ratio: map_seconds / forward_seconds,
         runs,
+        median_pair_ratio,
     })
 }

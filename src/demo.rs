@@ -84,3 +84,22 @@ pub fn run_demo(out: &Path, progress: bool) -> Result<CausalEffectMap> {
     map::save(&map, out)?;
     Ok(map)
 }
+
+/// One line on how a map was evaluated: on a locality crop (with its margin) or on
+/// the whole input, from the map's metadata.
+pub fn locality_line(map: &CausalEffectMap) -> String {
+    let l = &map.info.extra["locality"];
+    match serde_json::from_value::<crate::engine::Locality>(l.clone()) {
+        Ok(loc) => match (loc.crop, loc.margin_px) {
+            (Some(c), Some(m)) => format!(
+                "locality: local, margin {m} input px; interventions ran on the {}x{} input crop at ({}, {}) (checked with {} inferences, {:.1} s)",
+                c.width, c.height, c.x, c.y, loc.inferences, loc.seconds
+            ),
+            _ => format!(
+                "locality: global (no crop smaller than the image passed); whole-image inference (checked with {} inferences, {:.1} s)",
+                loc.inferences, loc.seconds
+            ),
+        },
+        Err(_) => "locality: off; whole-image inference".to_string(),
+    }
+}

@@ -249,6 +249,7 @@ pub fn roi_psnr(output: &RgbImage, truth: &RgbImage, roi: Roi) -> Result<f64> {
 pub struct RoiMeter {
     truth: Tensor,
     roi: Roi,
+    at: (u32, u32),
 }
 
 impl RoiMeter {
@@ -261,18 +262,25 @@ impl RoiMeter {
             .multiply_scalar(255.0)
             .round()
             .to_kind(Kind::Double);
-        Ok(RoiMeter { truth, roi })
+        Ok(RoiMeter {
+            truth,
+            roi,
+            at: (roi.x, roi.y),
+        })
+    }
+
+    /// The same meter for outputs of a crop whose top-left is `(x, y)` in output
+    /// pixels (the ROI must lie inside the crop).
+    pub fn relative_to(mut self, x: u32, y: u32) -> Self {
+        self.at = (self.roi.x - x, self.roi.y - y);
+        self
     }
 
     /// Per-output MSE over the ROI of `[N, 3, H, W]` outputs (floats in [0, 1]), as a
     /// float64 tensor `[N]` left on the device (no synchronisation).
     pub fn mse_tensor(&self, outputs: &Tensor) -> Result<Tensor> {
-        let r = self.roi;
-        let crop = outputs.f_narrow(2, r.y as i64, r.size as i64)?.f_narrow(
-            3,
-            r.x as i64,
-            r.size as i64,
-        )?;
+        let (x, y, size) = (self.at.0 as i64, self.at.1 as i64, self.roi.size as i64);
+        let crop = outputs.f_narrow(2, y, size)?.f_narrow(3, x, size)?;
         let diff = quantize_u8(&crop).to_kind(Kind::Double) - &self.truth;
         Ok(diff
             .square()

@@ -23,11 +23,14 @@ const ROI: Roi = Roi {
     size: 16,
 };
 
+/// Whole-image evaluation: these tests check the strategies themselves (the
+/// locality crop has its own tests in tests/locality.rs).
 fn base() -> Cem {
     Cem::coarse_to_fine()
         .library(library())
         .progress(false)
         .batch_size(16)
+        .locality(false)
 }
 
 /// Distance in pixels between cell `(r, c)` (8x8) and the ROI, per axis (max of both).

@@ -77,6 +77,9 @@ struct MapArgs {
     /// Interventions per model call (default automatic).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Run every intervention on the whole input, even for a local model.
+    #[arg(long)]
+    no_locality: bool,
     /// Output folder for cem.csv and cem.json.
     #[arg(long)]
     out: PathBuf,
@@ -144,6 +147,7 @@ fn run() -> Result<()> {
             install_ctrlc();
             let start = Instant::now();
             let map = cem::demo::run_demo(&out, true)?;
+            println!("{}", cem::demo::locality_line(&map));
             println!("{}", map.table1_line());
             println!(
                 "wrote {} in {:.1} s",
@@ -195,6 +199,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     if let Some(n) = a.batch_size {
         cem = cem.batch_size(n);
     }
+    cem = cem.locality(!a.no_locality);
     if let Some(dir) = &a.library {
         cem = cem.library(Library::open(dir, a.block, a.seed)?);
     }
@@ -204,6 +209,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let map = cem.run(&model, &hr, &task, roi)?;
     cem::map::save(&map, &a.out)?;
+    println!("{}", cem::demo::locality_line(&map));
     println!("{}", map.table1_line());
     Ok(())
 }

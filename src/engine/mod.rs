@@ -14,10 +14,12 @@
 
 mod checkpoint;
 mod grid;
+mod locality;
 mod runner;
 mod strategy;
 
 pub use grid::Grid;
+pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use strategy::Strategy;
 
 use crate::degrade::{Degradation, Task};
@@ -71,6 +73,8 @@ pub struct Cem {
     input: Option<RgbImage>,
     image_name: Option<String>,
     stop: Option<Arc<AtomicBool>>,
+    locality: bool,
+    locality_checks: usize,
 }
 
 impl Default for Cem {
@@ -107,6 +111,8 @@ impl Cem {
             input: None,
             image_name: None,
             stop: None,
+            locality: true,
+            locality_checks: DEFAULT_CHECKS,
         }
     }
 
@@ -214,6 +220,21 @@ impl Cem {
         self
     }
 
+    /// Detect whether the model is local around the ROI and, if so, run every
+    /// intervention on a crop (default on; see [`Locality`]). Cells outside the crop
+    /// get exactly zero effect with zero samples; the map records the crop and how it
+    /// was checked. Off: every intervention runs on the whole input.
+    pub fn locality(mut self, on: bool) -> Self {
+        self.locality = on;
+        self
+    }
+
+    /// Outside interventions tried per margin by the locality check (default 8).
+    pub fn locality_checks(mut self, n: usize) -> Self {
+        self.locality_checks = n;
+        self
+    }
+
     /// The strategy label, with `-U` when the fine stage samples uniformly.
     pub fn label(&self) -> String {
         match self.strategy {
@@ -253,6 +274,13 @@ impl Cem {
                 "tol",
                 self.tol,
                 "must be a finite number >= 0",
+            ));
+        }
+        if self.locality && self.locality_checks == 0 {
+            return Err(Error::invalid(
+                "locality checks",
+                0,
+                "must be at least 1 (or turn locality off)",
             ));
         }
         if self.batch_size == Some(0) {
@@ -325,12 +353,39 @@ impl Cem {
         let batch_size = self
             .batch_size
             .unwrap_or_else(|| auto_batch(device, &input, scale));
+        let locality = if self.locality {
+            let probe = locality::Probe {
+                model,
+                degradation,
+                library: &library,
+                grid: &grid,
+                roi,
+                base: &base,
+                scale,
+                seed: self.seed,
+                checks: self.locality_checks,
+            };
+            Some(probe.detect(&original)?)
+        } else {
+            None
+        };
+        let region = locality.as_ref().and_then(|l| l.crop);
+        let (base, meter, origin) = match region {
+            Some(r) => (
+                base.narrow(2, r.y as i64, r.height as i64)
+                    .narrow(3, r.x as i64, r.width as i64)
+                    .contiguous(),
+                meter.relative_to(r.x * scale, r.y * scale),
+                (r.x, r.y),
+            ),
+            None => (base, meter, (0, 0)),
+        };
 
         let fingerprint = serde_json::json!({
             "strategy": self.label(), "settings": self.settings_json(), "block": self.block,
             "tol": self.tol, "seed": self.seed, "roi": roi, "model": model.name(),
             "degradation": degradation.describe(), "library": library.source(), "library_size": library.len(),
-            "input": fnv1a(input.as_raw()), "truth": fnv1a(hr.as_raw()),
+            "input": fnv1a(input.as_raw()), "truth": fnv1a(hr.as_raw()), "region": region,
         });
         let mut ckpt = Checkpoint::open(self.checkpoint.as_deref(), fingerprint)?;
         if let Some(stored) = ckpt.original_psnr {
@@ -366,18 +421,39 @@ impl Cem {
             library: &library,
             grid: &grid,
             base,
+            origin,
             meter,
             seed: self.seed,
             batch_size,
             scale,
             progress: progress.clone(),
         };
-        let cells = grid.intervened_cells();
+        let in_region = |i: &u32| match region {
+            None => true,
+            Some(r) => {
+                let (x, y) = grid.input_origin(*i);
+                x >= r.x && y >= r.y && x < r.x + r.width && y < r.y + r.height
+            }
+        };
+        let cells: Vec<u32> = grid
+            .intervened_cells()
+            .into_iter()
+            .filter(in_region)
+            .collect();
         let stop = self
             .stop
             .clone()
             .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
         let mut stages = BTreeMap::new();
+        if let Some(l) = &locality {
+            stages.insert(
+                "locality".to_string(),
+                StageStats {
+                    inferences: l.inferences,
+                    seconds: l.seconds,
+                },
+            );
+        }
         let samples_of: HashMap<u32, (Vec<f64>, Stage)> = match self.strategy {
             Strategy::CoarseToFine { coarse, fine } => {
                 let items = repeat_items(&cells, coarse);
@@ -440,6 +516,15 @@ impl Cem {
             .map(|i| {
                 let (row, col) = (i / grid.cols, i % grid.cols);
                 match samples_of.get(&i) {
+                    None if !grid.is_roi(i) => Cell {
+                        row,
+                        col,
+                        effect_db: 0.0,
+                        samples: 0,
+                        std_err: 0.0,
+                        stage: Stage::Skipped,
+                        kind: CellKind::None,
+                    },
                     None => Cell {
                         row,
                         col,
@@ -490,7 +575,10 @@ impl Cem {
             original_psnr: o,
             stages,
             batch_size: runner.batch_size,
-            extra: serde_json::Value::Null,
+            extra: serde_json::json!({ "locality": locality.as_ref().map_or(
+                serde_json::Value::String("off".into()),
+                |l| serde_json::to_value(l).unwrap_or_default(),
+            )}),
         };
         ckpt.finish()?;
         Ok(CausalEffectMap {

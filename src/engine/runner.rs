@@ -31,7 +31,10 @@ pub(crate) struct Runner<'a> {
     pub degradation: &'a dyn Degradation,
     pub library: &'a Library,
     pub grid: &'a Grid,
+    /// The evaluated region of the input: the whole input, or a locality crop.
     pub base: Tensor,
+    /// Top-left of `base` in the input, in input pixels.
+    pub origin: (u32, u32),
     pub meter: RoiMeter,
     pub seed: u64,
     pub batch_size: usize,
@@ -79,10 +82,8 @@ impl Runner<'_> {
         let batch = self.base.f_repeat([n, 1, 1, 1])?;
         for (k, it) in items.iter().enumerate() {
             let (x, y) = self.grid.input_origin(it.cell);
-            let mut dst = batch
-                .get(k as i64)
-                .narrow(1, y as i64, b)
-                .narrow(2, x as i64, b);
+            let (x, y) = ((x - self.origin.0) as i64, (y - self.origin.1) as i64);
+            let mut dst = batch.get(k as i64).narrow(1, y, b).narrow(2, x, b);
             dst.f_copy_(&patches.get(k as i64))?;
         }
         let out = self.model.forward(&batch)?;

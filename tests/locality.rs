@@ -1,0 +1,128 @@
+//! Black-box locality detection and cropped evaluation.
+
+use cem::engine::Locality;
+use cem::map::Stage;
+use cem::prelude::*;
+use std::sync::Arc;
+
+fn truth() -> RgbImage {
+    let cat = cem::library::builtin_photo("chelsea.png").unwrap();
+    cem::image::crop(&cat, 40, 40, 96, 96).unwrap()
+}
+
+fn library() -> Arc<Library> {
+    let coffee = cem::library::builtin_photo("coffee.png").unwrap();
+    Arc::new(Library::from_images(&[("coffee".into(), coffee)], 400, 8, 0).unwrap())
+}
+
+const ROI: Roi = Roi {
+    x: 40,
+    y: 40,
+    size: 16,
+};
+
+fn base() -> Cem {
+    Cem::coarse_to_fine()
+        .library(library())
+        .progress(false)
+        .batch_size(16)
+}
+
+/// Output pixel = mean of the (2r+1)^2 window around it: receptive radius r.
+fn box_model(r: i64) -> impl Model {
+    FnModel::new(format!("box{r}"), Device::Cpu, move |x: &Tensor| {
+        x.avg_pool2d(
+            [2 * r + 1, 2 * r + 1],
+            [1, 1],
+            [r, r],
+            false,
+            false,
+            None::<i64>,
+        )
+    })
+}
+
+fn locality(map: &CausalEffectMap) -> Locality {
+    serde_json::from_value(map.info.extra["locality"].clone()).unwrap()
+}
+
+#[test]
+fn a_known_radius_is_detected_to_the_block() {
+    let task = Task::Dn { sigma: 50.0 };
+    for (r, cells) in [(1, 1), (3, 1), (8, 1), (9, 2), (16, 2), (17, 3)] {
+        let map = base()
+            .fine(5)
+            .run(&box_model(r), &truth(), &task, ROI)
+            .unwrap();
+        let loc = locality(&map);
+        assert!(loc.local, "radius {r}: {loc:?}");
+        assert_eq!(
+            loc.margin_cells,
+            Some(cells),
+            "radius {r}: {:?}",
+            loc.trials
+        );
+        let crop = loc.crop.unwrap();
+        assert_eq!(
+            (crop.width, crop.height),
+            (16 + 16 * cells, 16 + 16 * cells)
+        );
+    }
+}
+
+#[test]
+fn a_global_term_is_detected_as_global() {
+    // local smoothing plus a small share of the whole image's mean (global pooling)
+    let model = FnModel::new("pooled", Device::Cpu, |x: &Tensor| {
+        let local = x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
+        let global = x.mean_dim([2i64, 3].as_slice(), true, Kind::Float);
+        local * 0.8 + global * 0.2
+    });
+    let map = base()
+        .fine(5)
+        .run(&model, &truth(), &Task::Dn { sigma: 50.0 }, ROI)
+        .unwrap();
+    let loc = locality(&map);
+    assert!(!loc.local && loc.crop.is_none(), "{loc:?}");
+    assert!(!loc.trials.is_empty() && loc.trials.iter().all(|t| !t.passed));
+    // every cell was evaluated on the whole image
+    assert!(map.cells.iter().all(|c| c.stage != Stage::Skipped));
+}
+
+#[test]
+fn cropped_maps_equal_uncropped_maps_cell_for_cell() {
+    let hr = truth();
+    for task in [Task::Dn { sigma: 50.0 }, Task::Sr { scale: 2 }, Task::Dr] {
+        let model: Box<dyn Model> = match task {
+            Task::Sr { .. } => Box::new(FnModel::new("up-box", Device::Cpu, |x: &Tensor| {
+                x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
+                    .upsample_nearest2d([x.size()[2] * 2, x.size()[3] * 2], None, None)
+            })),
+            _ => Box::new(box_model(5)),
+        };
+        let cropped = base().run(&model, &hr, &task, ROI).unwrap();
+        let whole = base().locality(false).run(&model, &hr, &task, ROI).unwrap();
+        assert!(locality(&cropped).local, "{task:?}");
+        assert_eq!(whole.info.extra["locality"], "off");
+        let skipped = cropped
+            .cells
+            .iter()
+            .filter(|c| c.stage == Stage::Skipped)
+            .count();
+        assert!(skipped > 0, "{task:?}: the crop left cells out");
+        for (a, b) in cropped.cells.iter().zip(&whole.cells) {
+            assert_eq!(
+                (a.effect_db, a.kind),
+                (b.effect_db, b.kind),
+                "{task:?} cell {},{}",
+                a.row,
+                a.col
+            );
+            if a.stage != Stage::Skipped {
+                assert_eq!(a, b);
+            }
+        }
+        assert_eq!(cropped.info.original_psnr, whole.info.original_psnr);
+        assert!(cropped.info.stages["coarse"].inferences < whole.info.stages["coarse"].inferences);
+    }
+}
