@@ -126,3 +126,30 @@ fn cropped_maps_equal_uncropped_maps_cell_for_cell() {
         assert!(cropped.info.stages["coarse"].inferences < whole.info.stages["coarse"].inferences);
     }
 }
+
+#[test]
+fn crops_respect_a_models_size_multiple() {
+    // a model that refuses inputs whose sides are not multiples of 24 px
+    let picky = FnModel::new("picky", Device::Cpu, |x: &Tensor| {
+        let (h, w) = (x.size()[2], x.size()[3]);
+        assert!(
+            h % 24 == 0 && w % 24 == 0,
+            "input {h}x{w} is not a multiple of 24"
+        );
+        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
+    });
+    let map = base()
+        .fine(5)
+        .size_multiple(24)
+        .run(&picky, &truth(), &Task::Dn { sigma: 50.0 }, ROI)
+        .unwrap();
+    let loc = locality(&map);
+    let crop = loc.crop.expect("local");
+    assert_eq!((crop.width % 24, crop.height % 24), (0, 0), "{crop:?}");
+    assert_eq!(loc.margin_cells, Some(1));
+    // without the setting, the first crop (32 px) makes the model fail: a clear error
+    let err = base()
+        .fine(5)
+        .run(&picky, &truth(), &Task::Dn { sigma: 50.0 }, ROI);
+    assert!(err.is_err() || !locality(&err.unwrap()).trials[0].passed);
+}

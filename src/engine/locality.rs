@@ -88,6 +88,8 @@ pub(crate) struct Probe<'a> {
     pub scale: u32,
     pub seed: u64,
     pub checks: usize,
+    /// Crop sides must be multiples of this many input pixels (e.g. a window size).
+    pub multiple: u32,
 }
 
 /// Rounded ROI of `[N, 3, H, W]` outputs whose top-left is `(ox, oy)` in output pixels.
@@ -110,12 +112,25 @@ impl Probe<'_> {
         let (c0, c1) = roi_cells.iter().fold((u32::MAX, 0), |(a, b), &i| {
             (a.min(i % g.cols), b.max(i % g.cols))
         });
-        (
-            r0.saturating_sub(k),
-            (r1 + k).min(g.rows - 1),
-            c0.saturating_sub(k),
-            (c1 + k).min(g.cols - 1),
-        )
+        let (rows, cols) = self.fit(r0.saturating_sub(k), (r1 + k).min(g.rows - 1), g.rows);
+        let (c0, c1) = self.fit(c0.saturating_sub(k), (c1 + k).min(g.cols - 1), g.cols);
+        (rows, cols, c0, c1)
+    }
+
+    /// Widens the cell span `lo..=hi` (of `n` cells) until its side in input pixels is
+    /// a multiple of `self.multiple`: first towards the end, then the start.
+    fn fit(&self, mut lo: u32, mut hi: u32, n: u32) -> (u32, u32) {
+        let b = self.grid.block_in;
+        while !((hi - lo + 1) * b).is_multiple_of(self.multiple.max(1)) {
+            if hi + 1 < n {
+                hi += 1;
+            } else if lo > 0 {
+                lo -= 1;
+            } else {
+                break;
+            }
+        }
+        (lo, hi)
     }
 
     fn region(&self, k: u32) -> Region {

@@ -75,6 +75,7 @@ pub struct Cem {
     stop: Option<Arc<AtomicBool>>,
     locality: bool,
     locality_checks: usize,
+    size_multiple: u32,
 }
 
 impl Default for Cem {
@@ -113,6 +114,7 @@ impl Cem {
             stop: None,
             locality: true,
             locality_checks: DEFAULT_CHECKS,
+            size_multiple: 1,
         }
     }
 
@@ -235,6 +237,14 @@ impl Cem {
         self
     }
 
+    /// The model only takes inputs whose sides are multiples of `n` input pixels
+    /// (e.g. a Transformer's window size, a U-Net's downsampling factor): locality
+    /// crops are widened to fit (default 1, any size).
+    pub fn size_multiple(mut self, n: u32) -> Self {
+        self.size_multiple = n;
+        self
+    }
+
     /// The strategy label, with `-U` when the fine stage samples uniformly.
     pub fn label(&self) -> String {
         match self.strategy {
@@ -282,6 +292,9 @@ impl Cem {
                 0,
                 "must be at least 1 (or turn locality off)",
             ));
+        }
+        if self.size_multiple == 0 {
+            return Err(Error::invalid("size multiple", 0, "must be at least 1"));
         }
         if self.batch_size == Some(0) {
             return Err(Error::invalid("batch size", 0, "must be at least 1"));
@@ -364,6 +377,7 @@ impl Cem {
                 scale,
                 seed: self.seed,
                 checks: self.locality_checks,
+                multiple: self.size_multiple,
             };
             Some(probe.detect(&original)?)
         } else {
