@@ -135,10 +135,15 @@ pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>> {
 /// An RGB u8 image as a float tensor `[1, 3, H, W]` in [0, 1] on `device`.
 pub fn to_tensor(img: &RgbImage, device: Device) -> Tensor {
     let (w, h) = img.dimensions();
-    Tensor::from_slice(img.as_raw())
-        .view([h as i64, w as i64, 3])
-        .permute([2, 0, 1])
-        .unsqueeze(0)
+    raw_to_tensor(img.as_raw(), 1, h, w, device)
+}
+
+/// `n` RGB u8 images of `h x w`, interleaved and concatenated (as `RgbImage` stores
+/// them), as a float tensor `[n, 3, h, w]` in [0, 1] on `device`.
+pub fn raw_to_tensor(raw: &[u8], n: usize, h: u32, w: u32, device: Device) -> Tensor {
+    Tensor::from_slice(raw)
+        .view([n as i64, h as i64, w as i64, 3])
+        .permute([0, 3, 1, 2])
         .to_kind(Kind::Float)
         .divide_scalar(255.0)
         .to_device(device)

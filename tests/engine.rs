@@ -1,5 +1,7 @@
 //! The engine on glass-box models whose causal structure is known in advance.
 
+mod common;
+
 use cem::map::{classify, CellKind, Stage};
 use cem::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,12 +11,6 @@ use std::sync::Arc;
 fn truth() -> RgbImage {
     let cat = cem::library::builtin_photo("chelsea.png").unwrap();
     cem::image::crop(&cat, 100, 60, 64, 64).unwrap()
-}
-
-/// A small library of 8x8 crops from another photo.
-fn library() -> Arc<Library> {
-    let coffee = cem::library::builtin_photo("coffee.png").unwrap();
-    Arc::new(Library::from_images(&[("coffee".into(), coffee)], 400, 8, 0).unwrap())
 }
 
 const ROI: Roi = Roi {
@@ -27,7 +23,7 @@ const ROI: Roi = Roi {
 /// locality crop has its own tests in tests/locality.rs).
 fn base() -> Cem {
     Cem::coarse_to_fine()
-        .library(library())
+        .library(common::coffee_library())
         .progress(false)
         .batch_size(16)
         .locality(false)

@@ -1,18 +1,14 @@
 //! Black-box locality detection and cropped evaluation.
 
+mod common;
+
 use cem::engine::Locality;
 use cem::map::Stage;
 use cem::prelude::*;
-use std::sync::Arc;
 
 fn truth() -> RgbImage {
     let cat = cem::library::builtin_photo("chelsea.png").unwrap();
     cem::image::crop(&cat, 40, 40, 96, 96).unwrap()
-}
-
-fn library() -> Arc<Library> {
-    let coffee = cem::library::builtin_photo("coffee.png").unwrap();
-    Arc::new(Library::from_images(&[("coffee".into(), coffee)], 400, 8, 0).unwrap())
 }
 
 const ROI: Roi = Roi {
@@ -23,7 +19,7 @@ const ROI: Roi = Roi {
 
 fn base() -> Cem {
     Cem::coarse_to_fine()
-        .library(library())
+        .library(common::coffee_library())
         .progress(false)
         .batch_size(16)
 }

@@ -19,9 +19,10 @@
 //! when the crop would be the whole image the model is global.
 
 use super::grid::{intervention_seed, Grid};
+use super::runner::write_patch;
 use crate::degrade::Degradation;
 use crate::error::Result;
-use crate::image::{quantize_u8, Roi};
+use crate::image::{quantize_u8, raw_to_tensor, Roi};
 use crate::library::{Library, Sampling};
 use crate::model::Model;
 use rand::{Rng, SeedableRng};
@@ -192,7 +193,7 @@ impl Probe<'_> {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, 3, k, 0));
         let batch = self.base.repeat([self.checks as i64, 1, 1, 1]);
-        let b = g.block_in as i64;
+        let b = g.block_in;
         for n in 0..self.checks {
             let cell = ring[rng.gen_range(0..ring.len())];
             let idx = self.library.sample(Sampling::Uniform, &mut rng);
@@ -201,18 +202,8 @@ impl Probe<'_> {
                 g.site(cell),
                 &mut rng,
             )?;
-            let t = Tensor::from_slice(patch.as_raw())
-                .view([b, b, 3])
-                .permute([2, 0, 1])
-                .to_kind(Kind::Float)
-                .divide_scalar(255.0)
-                .to_device(self.base.device());
-            let (x, y) = g.input_origin(cell);
-            let mut dst = batch
-                .get(n as i64)
-                .narrow(1, y as i64, b)
-                .narrow(2, x as i64, b);
-            dst.f_copy_(&t)?;
+            let t = raw_to_tensor(patch.as_raw(), 1, b, b, self.base.device());
+            write_patch(&batch, n, g.input_origin(cell), &t.get(0))?;
         }
         let out = self.model.forward(&batch)?.to_kind(Kind::Float);
         let outs = roi_u8(&out, self.roi, 0, 0)?;

@@ -10,7 +10,7 @@
 use super::grid::{intervention_seed, Grid};
 use crate::degrade::Degradation;
 use crate::error::{Error, Result};
-use crate::image::{psnr_from_mse, RoiMeter};
+use crate::image::{psnr_from_mse, raw_to_tensor, RoiMeter};
 use crate::library::{Library, Sampling};
 use crate::model::Model;
 use indicatif::ProgressBar;
@@ -45,8 +45,8 @@ pub(crate) struct Runner<'a> {
 impl Runner<'_> {
     /// Degrades the items' patches on the host and uploads them as `[n, 3, b, b]`.
     fn prepare(&self, stage: u64, sampling: Sampling, items: &[Item]) -> Result<Tensor> {
-        let b = self.grid.block_in as usize;
-        let mut buf = Vec::with_capacity(items.len() * b * b * 3);
+        let b = self.grid.block_in;
+        let mut buf = Vec::with_capacity(items.len() * (b * b * 3) as usize);
         for it in items {
             let mut rng =
                 ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, stage, it.cell, it.t));
@@ -55,7 +55,7 @@ impl Runner<'_> {
             let patch = self
                 .degradation
                 .degrade_patch(clean, self.grid.site(it.cell), &mut rng)?;
-            if patch.dimensions() != (b as u32, b as u32) {
+            if patch.dimensions() != (b, b) {
                 return Err(Error::SizeMismatch {
                     what: format!("degraded patch from '{}'", self.degradation.name()),
                     expected: format!("{b}x{b}"),
@@ -64,13 +64,7 @@ impl Runner<'_> {
             }
             buf.extend_from_slice(patch.as_raw());
         }
-        let n = items.len() as i64;
-        Ok(Tensor::from_slice(&buf)
-            .view([n, b as i64, b as i64, 3])
-            .permute([0, 3, 1, 2])
-            .to_kind(Kind::Float)
-            .divide_scalar(255.0)
-            .to_device(self.model.device()))
+        Ok(raw_to_tensor(&buf, items.len(), b, b, self.model.device()))
     }
 
     /// Assembles the intervened inputs on the device and queues the model and the
@@ -78,13 +72,11 @@ impl Runner<'_> {
     /// outputs with non-finite values.
     fn launch(&self, items: &[Item], patches: &Tensor) -> Result<Tensor> {
         let n = items.len() as i64;
-        let b = self.grid.block_in as i64;
         let batch = self.base.f_repeat([n, 1, 1, 1])?;
         for (k, it) in items.iter().enumerate() {
             let (x, y) = self.grid.input_origin(it.cell);
-            let (x, y) = ((x - self.origin.0) as i64, (y - self.origin.1) as i64);
-            let mut dst = batch.get(k as i64).narrow(1, y, b).narrow(2, x, b);
-            dst.f_copy_(&patches.get(k as i64))?;
+            let at = (x - self.origin.0, y - self.origin.1);
+            write_patch(&batch, k, at, &patches.get(k as i64))?;
         }
         let out = self.model.forward(&batch)?;
         let s = self.base.size();
@@ -167,6 +159,17 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// Writes `patch` (`[3, b, b]`) into item `k` of `batch` at input pixel `at`.
+pub(crate) fn write_patch(batch: &Tensor, k: usize, at: (u32, u32), patch: &Tensor) -> Result<()> {
+    let b = patch.size()[1];
+    let mut dst = batch
+        .f_get(k as i64)?
+        .f_narrow(1, at.1 as i64, b)?
+        .f_narrow(2, at.0 as i64, b)?;
+    dst.f_copy_(patch)?;
+    Ok(())
 }
 
 fn is_out_of_memory(e: &Error) -> bool {

@@ -13,3 +13,11 @@ pub fn shared(test: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A small intervention library: 400 8x8 crops (seed 0) of the embedded coffee photo.
+pub fn coffee_library() -> std::sync::Arc<cem::library::Library> {
+    let coffee = cem::library::builtin_photo("coffee.png").unwrap();
+    std::sync::Arc::new(
+        cem::library::Library::from_images(&[("coffee".into(), coffee)], 400, 8, 0).unwrap(),
+    )
+}
