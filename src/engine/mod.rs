@@ -26,7 +26,7 @@ use crate::degrade::{Degradation, Task};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, to_tensor, Roi, RoiMeter};
 use crate::library::{Library, Sampling};
-use crate::map::{CausalEffectMap, Cell, CellKind, MapInfo, Stage, StageStats};
+use crate::map::{zero_below, CausalEffectMap, Cell, CellKind, MapInfo, Stage, StageStats};
 use crate::model::{device_name, forward_checked, Model};
 use ::image::RgbImage;
 use checkpoint::Checkpoint;
@@ -413,19 +413,7 @@ impl Cem {
         }
         ckpt.original_psnr = Some(o);
 
-        let progress = if self.progress {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>6} [{bar:30}] {pos}/{len} inferences  {per_sec}  eta {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let progress = progress_bar(self.progress);
         if ckpt.has_results() {
             progress.println(format!("resuming from {}", ckpt.path_or_none().display()));
         }
@@ -468,105 +456,10 @@ impl Cem {
                 },
             );
         }
-        let samples_of: HashMap<u32, (Vec<f64>, Stage)> = match self.strategy {
-            Strategy::CoarseToFine { coarse, fine } => {
-                let items = repeat_items(&cells, coarse);
-                progress.set_length(items.len() as u64);
-                let res = run_stage(
-                    &mut runner,
-                    &mut ckpt,
-                    &stop,
-                    STAGE_COARSE,
-                    self.coarse_sampling,
-                    &items,
-                    &mut stages,
-                )?;
-                let coarse_of = group(&cells, coarse, &res);
-                let sensitive: Vec<u32> = cells
-                    .iter()
-                    .copied()
-                    .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, self.tol)))
-                    .collect();
-                let items = repeat_items(&sensitive, fine);
-                progress.set_length(progress.position() + items.len() as u64);
-                let res = run_stage(
-                    &mut runner,
-                    &mut ckpt,
-                    &stop,
-                    STAGE_FINE,
-                    self.fine_sampling,
-                    &items,
-                    &mut stages,
-                )?;
-                let mut fine_of = group(&sensitive, fine, &res);
-                cells
-                    .iter()
-                    .map(|&c| match fine_of.remove(&c) {
-                        Some(v) => (c, (v, Stage::Fine)),
-                        None => (c, (coarse_of[&c].clone(), Stage::Coarse)),
-                    })
-                    .collect()
-            }
-            Strategy::Full { t } => {
-                let items = repeat_items(&cells, t);
-                progress.set_length(items.len() as u64);
-                let res = run_stage(
-                    &mut runner,
-                    &mut ckpt,
-                    &stop,
-                    STAGE_FULL,
-                    self.full_sampling,
-                    &items,
-                    &mut stages,
-                )?;
-                group(&cells, t, &res)
-                    .into_iter()
-                    .map(|(c, v)| (c, (v, Stage::Full)))
-                    .collect()
-            }
-        };
+        let samples_of =
+            self.sample_cells(&mut runner, &mut ckpt, &stop, &cells, o, &mut stages)?;
         progress.finish_and_clear();
-        let map_cells = (0..grid.len())
-            .map(|i| {
-                let (row, col) = (i / grid.cols, i % grid.cols);
-                match samples_of.get(&i) {
-                    None if !grid.is_roi(i) => Cell {
-                        row,
-                        col,
-                        effect_db: 0.0,
-                        samples: 0,
-                        std_err: 0.0,
-                        stage: Stage::Skipped,
-                        kind: CellKind::None,
-                    },
-                    None => Cell {
-                        row,
-                        col,
-                        effect_db: f64::INFINITY,
-                        samples: 0,
-                        std_err: 0.0,
-                        stage: Stage::Roi,
-                        kind: CellKind::Roi,
-                    },
-                    Some((psnrs, stage)) => {
-                        let (mean, se) = mean_and_se(psnrs);
-                        let mut effect = o - mean;
-                        if effect.is_finite() && effect.abs() < self.tol {
-                            effect = 0.0;
-                        }
-                        Cell {
-                            row,
-                            col,
-                            effect_db: effect,
-                            samples: psnrs.len() as u32,
-                            std_err: se,
-                            stage: *stage,
-                            kind: CellKind::of(effect),
-                        }
-                    }
-                }
-            })
-            .collect();
+        let map_cells = make_cells(&grid, &samples_of, o, self.tol);
         let info = MapInfo {
             format: 1,
             cem_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -603,6 +496,78 @@ impl Cem {
         })
     }
 
+    /// Runs the strategy's stages over `cells`; returns each cell's PSNRs after
+    /// intervention and the stage they came from.
+    fn sample_cells(
+        &self,
+        runner: &mut Runner<'_>,
+        ckpt: &mut Checkpoint,
+        stop: &AtomicBool,
+        cells: &[u32],
+        o: f64,
+        stages: &mut BTreeMap<String, StageStats>,
+    ) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
+        Ok(match self.strategy {
+            Strategy::CoarseToFine { coarse, fine } => {
+                let items = repeat_items(cells, coarse);
+                runner.progress.set_length(items.len() as u64);
+                let res = run_stage(
+                    runner,
+                    ckpt,
+                    stop,
+                    STAGE_COARSE,
+                    self.coarse_sampling,
+                    &items,
+                    stages,
+                )?;
+                let coarse_of = group(cells, coarse, &res);
+                let sensitive: Vec<u32> = cells
+                    .iter()
+                    .copied()
+                    .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, self.tol)))
+                    .collect();
+                let items = repeat_items(&sensitive, fine);
+                runner
+                    .progress
+                    .set_length(runner.progress.position() + items.len() as u64);
+                let res = run_stage(
+                    runner,
+                    ckpt,
+                    stop,
+                    STAGE_FINE,
+                    self.fine_sampling,
+                    &items,
+                    stages,
+                )?;
+                let mut fine_of = group(&sensitive, fine, &res);
+                cells
+                    .iter()
+                    .map(|&c| match fine_of.remove(&c) {
+                        Some(v) => (c, (v, Stage::Fine)),
+                        None => (c, (coarse_of[&c].clone(), Stage::Coarse)),
+                    })
+                    .collect()
+            }
+            Strategy::Full { t } => {
+                let items = repeat_items(cells, t);
+                runner.progress.set_length(items.len() as u64);
+                let res = run_stage(
+                    runner,
+                    ckpt,
+                    stop,
+                    STAGE_FULL,
+                    self.full_sampling,
+                    &items,
+                    stages,
+                )?;
+                group(cells, t, &res)
+                    .into_iter()
+                    .map(|(c, v)| (c, (v, Stage::Full)))
+                    .collect()
+            }
+        })
+    }
+
     fn settings_json(&self) -> serde_json::Value {
         serde_json::json!({
             "strategy": self.strategy,
@@ -613,6 +578,69 @@ impl Cem {
             "patch_channel_order": "RGB (the reference pastes BGR patches)",
         })
     }
+}
+
+/// One [`Cell`] per grid cell: the ROI's at `+inf`, cells outside a locality crop at
+/// exactly 0 with no samples, the others `O - mean(PSNR)` with `|phi| < tol` set to 0.
+fn make_cells(
+    grid: &Grid,
+    samples_of: &HashMap<u32, (Vec<f64>, Stage)>,
+    o: f64,
+    tol: f64,
+) -> Vec<Cell> {
+    (0..grid.len())
+        .map(|i| {
+            let (row, col) = (i / grid.cols, i % grid.cols);
+            match samples_of.get(&i) {
+                None if !grid.is_roi(i) => Cell {
+                    row,
+                    col,
+                    effect_db: 0.0,
+                    samples: 0,
+                    std_err: 0.0,
+                    stage: Stage::Skipped,
+                    kind: CellKind::None,
+                },
+                None => Cell {
+                    row,
+                    col,
+                    effect_db: f64::INFINITY,
+                    samples: 0,
+                    std_err: 0.0,
+                    stage: Stage::Roi,
+                    kind: CellKind::Roi,
+                },
+                Some((psnrs, stage)) => {
+                    let (mean, se) = mean_and_se(psnrs);
+                    let effect = zero_below(o - mean, tol);
+                    Cell {
+                        row,
+                        col,
+                        effect_db: effect,
+                        samples: psnrs.len() as u32,
+                        std_err: se,
+                        stage: *stage,
+                        kind: CellKind::of(effect),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn progress_bar(on: bool) -> ProgressBar {
+    if !on {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>6} [{bar:30}] {pos}/{len} inferences  {per_sec}  eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
 }
 
 /// Runs one stage, resuming from and saving to the checkpoint, and records its stats.

@@ -312,16 +312,21 @@ pub fn similarity(a: &[f64], b: &[f64]) -> crate::Result<f64> {
     })
 }
 
+/// The reference's tolerance rule: an effect with `|phi| < tol` is exactly 0.
+pub fn zero_below(effect: f64, tol: f64) -> f64 {
+    if effect.is_finite() && effect.abs() < tol {
+        0.0
+    } else {
+        effect
+    }
+}
+
 /// The reference's rules on a plain effect grid: zero every `|phi| < tol`, then classify.
 pub fn classify(effects: &[f64], tol: f64) -> Vec<(f64, CellKind)> {
     effects
         .iter()
         .map(|&e| {
-            let e = if e.is_finite() && e.abs() < tol {
-                0.0
-            } else {
-                e
-            };
+            let e = zero_below(e, tol);
             (e, CellKind::of(e))
         })
         .collect()
