@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 /// A 64x64 ground truth with texture: a crop of the embedded cat photo.
 fn truth() -> RgbImage {
-    let cat = cem::library::builtin_photo("chelsea.png").unwrap();
-    cem::image::crop(&cat, 100, 60, 64, 64).unwrap()
+    common::cat(100, 60, 64)
 }
 
 const ROI: Roi = Roi {
@@ -22,11 +21,7 @@ const ROI: Roi = Roi {
 /// Whole-image evaluation: these tests check the strategies themselves (the
 /// locality crop has its own tests in tests/locality.rs).
 fn base() -> Cem {
-    Cem::coarse_to_fine()
-        .library(common::coffee_library())
-        .progress(false)
-        .batch_size(16)
-        .locality(false)
+    common::quiet_cem().locality(false)
 }
 
 /// Distance in pixels between cell `(r, c)` (8x8) and the ROI, per axis (max of both).

@@ -7,8 +7,7 @@ use cem::map::Stage;
 use cem::prelude::*;
 
 fn truth() -> RgbImage {
-    let cat = cem::library::builtin_photo("chelsea.png").unwrap();
-    cem::image::crop(&cat, 40, 40, 96, 96).unwrap()
+    common::cat(40, 40, 96)
 }
 
 const ROI: Roi = Roi {
@@ -18,10 +17,7 @@ const ROI: Roi = Roi {
 };
 
 fn base() -> Cem {
-    Cem::coarse_to_fine()
-        .library(common::coffee_library())
-        .progress(false)
-        .batch_size(16)
+    common::quiet_cem()
 }
 
 /// Output pixel = mean of the (2r+1)^2 window around it: receptive radius r.

@@ -21,3 +21,17 @@ pub fn coffee_library() -> std::sync::Arc<cem::library::Library> {
         cem::library::Library::from_images(&[("coffee".into(), coffee)], 400, 8, 0).unwrap(),
     )
 }
+
+/// A `side`-square crop at `(x, y)` of the embedded cat photo: a textured ground truth.
+pub fn cat(x: u32, y: u32, side: u32) -> cem::prelude::RgbImage {
+    let cat = cem::library::builtin_photo("chelsea.png").unwrap();
+    cem::image::crop(&cat, x, y, side, side).unwrap()
+}
+
+/// C3F50 with the small coffee library, no progress bar, batches of 16.
+pub fn quiet_cem() -> cem::engine::Cem {
+    cem::engine::Cem::coarse_to_fine()
+        .library(coffee_library())
+        .progress(false)
+        .batch_size(16)
+}
