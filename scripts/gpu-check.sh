@@ -3,6 +3,7 @@
 # Here, first:   cargo build --release && mkdir -p .gpu && cp $CARGO_TARGET_DIR/release/cem .gpu/ \
 #                && cp ../shared/data/models/dncnn_color_blind.torchscript.pt ../shared/data/test-images/demo_2.png \
 #                      ../shared/reference/fixtures/demo_2_dn_sigma50_seed0.png .gpu/ \
+#                && cp -r ../shared/data/patches-div2k-8 .gpu/ \
 #                && echo /.gpu/ >> .git/info/exclude
 # Then run `bash scripts/gpu-check.sh` on the device with carry [".gpu"]; results land in $OUT.
 set -uo pipefail
@@ -22,5 +23,5 @@ for mode in crop whole; do
     extra=""; [ $mode = whole ] && extra="--no-locality"
     /usr/bin/time -f "%e s" $g/cem map --model $g/dncnn_color_blind.torchscript.pt --image $g/demo_2.png \
         --input $g/demo_2_dn_sigma50_seed0.png --task dn --roi 96,152,32 --strategy c3f50 --seed 0 \
-        --device cuda $extra --out "$out/dncnn-$mode" 2>&1 | tee "$out/map_$mode.txt"
+        --library $g/patches-div2k-8 --device cuda $extra --out "$out/dncnn-$mode" 2>&1 | tee "$out/map_$mode.txt"
 done
