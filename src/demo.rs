@@ -69,13 +69,15 @@ pub fn run_demo(out: &Path, progress: bool) -> Result<CausalEffectMap> {
     let hr = demo_image()?;
     let task = Task::Dn { sigma: 50.0 };
     let model = demo_model(Device::Cpu);
+    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
+    let input = task.degradation(0)?.degrade(&hr)?;
+    // the map runs on this same input, degraded once
     let cem = Cem::coarse_to_fine()
         .seed(0)
         .progress(progress)
         .image_name("astronaut-crop")
+        .input(input.clone())
         .checkpoint(out.join("cem.partial.json"));
-    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
-    let input = task.degradation(0)?.degrade(&hr)?;
     let output = forward_checked(&model, &to_tensor(&input, Device::Cpu), 1)?;
     save_rgb(&hr, out.join("hr.png"))?;
     save_rgb(&input, out.join("input.png"))?;

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
-pub use ::image::RgbImage as Rgb;
-
 /// A square region of interest, in output pixels: top-left corner and side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roi {
