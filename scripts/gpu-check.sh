@@ -14,6 +14,12 @@ export LD_LIBRARY_PATH=$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 g=.gpu
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
 $g/cem info | tee "$out/info.txt"
+python3 -c 'import torch; print("python torch", torch.__version__, torch.version.cuda, torch.cuda.is_available())' | tee -a "$out/info.txt"
+if ! grep -q 'CUDA available: true' "$out/info.txt"; then
+    echo "retrying with LD_PRELOAD=libtorch_cuda.so" | tee -a "$out/info.txt"
+    export LD_PRELOAD=$torch_lib/libtorch_cuda.so
+    $g/cem info | tee -a "$out/info.txt"
+fi
 # the engine's overhead against pure inference, whole-image (locality off inside bench)
 $g/cem bench --model $g/dncnn_color_blind.torchscript.pt --image $g/demo_2.png --task dn \
     --device cuda --strategy c3f50 --repeat 3 2>&1 | tee "$out/bench_dncnn.txt"

@@ -396,7 +396,7 @@ impl Cem {
         };
 
         let fingerprint = serde_json::json!({
-            "strategy": self.label(), "settings": self.settings_json(), "block": self.block,
+            "strategy": self.label(), "settings": self.settings_json(device), "block": self.block,
             "tol": self.tol, "seed": self.seed, "roi": roi, "model": model.name(),
             "degradation": degradation.describe(), "library": library.source(), "library_size": library.len(),
             "input": fnv1a(input.as_raw()), "truth": fnv1a(hr.as_raw()), "region": region,
@@ -470,7 +470,7 @@ impl Cem {
             library: library.source().to_string(),
             library_size: library.len(),
             strategy: self.label(),
-            settings: self.settings_json(),
+            settings: self.settings_json(device),
             roi,
             block: self.block,
             scale,
@@ -568,7 +568,7 @@ impl Cem {
         })
     }
 
-    fn settings_json(&self) -> serde_json::Value {
+    fn settings_json(&self, device: Device) -> serde_json::Value {
         serde_json::json!({
             "strategy": self.strategy,
             "coarse_sampling": self.coarse_sampling,
@@ -576,6 +576,11 @@ impl Cem {
             "full_sampling": self.full_sampling,
             "psnr": "u8-rounded output, float64 MSE over RGB",
             "patch_channel_order": "RGB (the reference pastes BGR patches)",
+            "cuda_fp32": if device.is_cuda() {
+                if crate::model::full_fp32_on_cuda() { "ieee" } else { "tf32 allowed" }
+            } else {
+                "n/a"
+            },
         })
     }
 }

@@ -12,7 +12,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use tch::{CModule, Device, Kind, Tensor};
 
-pub use device::{cuda_available, device_name, ensure_cuda_loaded, parse_device};
+pub use device::{
+    cuda_available, device_name, ensure_cuda_loaded, full_fp32_on_cuda, parse_device,
+    ALLOW_TF32_VAR,
+};
 
 /// A low-level vision model.
 pub trait Model {
