@@ -136,6 +136,18 @@ pub enum Error {
     /// A JSON error.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A table (polars) operation failed.
+    #[error("table: {0}")]
+    Table(String),
+    /// A figure could not be drawn or written.
+    #[error("figure: {0}")]
+    Figure(String),
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Table(e.to_string())
+    }
 }
 
 /// The crate's result type.

@@ -10,7 +10,8 @@
 //! [`image`] (u8 RGB, ROI PSNR) → [`degrade`] (SR / DN / DR and their interventions) →
 //! [`library`] (natural patches, gradient density) → [`model`] (TorchScript, native,
 //! closures) → [`engine`] (full and coarse-to-fine strategies) →
-//! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files).
+//! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files) →
+//! [`stats`] (many maps as polars frames; Tables I-III) and [`plot`] (the figures).
 //!
 //! ```no_run
 //! use cem::prelude::*;
@@ -33,6 +34,10 @@ pub mod image;
 pub mod library;
 pub mod map;
 pub mod model;
+pub mod plot;
 pub mod prelude;
+pub mod stats;
+pub mod train;
+pub mod zoo;
 
 pub use error::{Error, Result};

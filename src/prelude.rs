@@ -8,5 +8,8 @@ pub use crate::image::{load_rgb, roi_psnr, save_rgb, tensor_to_rgb, to_tensor, R
 pub use crate::library::{Library, Sampling};
 pub use crate::map::{CausalEffectMap, CellKind};
 pub use crate::model::{forward_checked, parse_device, FnModel, Model, Native, TorchScript};
+pub use crate::plot::{MapStyle, MapView};
+pub use crate::stats::{MapSet, Table};
+pub use crate::zoo::{Arch, NetConfig, Network};
 pub use ::image::RgbImage;
 pub use tch::{Device, Kind, Tensor};

@@ -1,4 +1,5 @@
-//! The `cem` command line: `demo`, `map`, `info`.
+//! The `cem` command line: `demo`, `map`, `bench`, `table`, `plot`, `train`,
+//! `convert-weights`, `info`.
 
 use anyhow::{Context, Result};
 use cem::prelude::*;
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Compute a real C3F50 map on the embedded defaults and print its Table I line.
     Demo {
+        /// dn (the shipped DnCNN, sigma 50) or sr (the shipped SRResNet, x4).
+        #[arg(long, default_value = "dn", value_parser = ["dn", "sr"])]
+        task: String,
         /// Output folder.
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
@@ -29,13 +33,134 @@ enum Command {
     Map(MapArgs),
     /// Time a map against the same number of pure forward passes (the engine's overhead).
     Bench(BenchArgs),
+    /// Tables from stored maps: the paper's Tables I-III, or one row per map.
+    Table(TableArgs),
+    /// Figures from stored maps: one-map panels, model x task grids, side-by-side
+    /// comparisons, average pies.
+    Plot(PlotArgs),
+    /// Train a native network (SR, DN, DR or mixed) on photos, resumably.
+    Train(TrainArgs),
+    /// Convert a PyTorch checkpoint (.pth, legacy or zip) to safetensors.
+    ConvertWeights {
+        /// The checkpoint.
+        input: PathBuf,
+        /// The .safetensors file to write.
+        output: PathBuf,
+        /// Allow arbitrary pickles (only for files you trust).
+        #[arg(long)]
+        unsafe_pickle: bool,
+    },
     /// Print where libtorch was found and whether CUDA works.
     Info,
 }
 
 #[derive(clap::Args)]
+struct TrainArgs {
+    /// srcnn, dncnn, srresnet, edsr, rcan or rcan_ap16.
+    #[arg(long)]
+    arch: String,
+    /// sr, dn, dr or mixed.
+    #[arg(long)]
+    task: String,
+    /// SR scale (the network's scale for sr; the SR samples' for mixed).
+    #[arg(long, default_value_t = 4)]
+    scale: u32,
+    /// DN noise level.
+    #[arg(long, default_value_t = 50.0)]
+    sigma: f64,
+    /// Feature channels (default: the published size).
+    #[arg(long)]
+    feats: Option<i64>,
+    /// Residual blocks (per group for RCAN; convolutions for DnCNN).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// RCAN residual groups.
+    #[arg(long)]
+    groups: Option<usize>,
+    /// Optimiser steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    /// Crops per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Ground-truth crop side.
+    #[arg(long, default_value_t = 64)]
+    crop: u32,
+    /// Base learning rate (Adam).
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f64,
+    /// cosine (to 1e-6) or step (--step-every, --gamma).
+    #[arg(long, default_value = "cosine", value_parser = ["cosine", "step"])]
+    schedule: String,
+    /// Steps between decays of the step schedule.
+    #[arg(long, default_value_t = 1000)]
+    step_every: usize,
+    /// Decay factor of the step schedule.
+    #[arg(long, default_value_t = 0.5)]
+    gamma: f64,
+    /// Steps between validations and checkpoints.
+    #[arg(long, default_value_t = 200)]
+    val_every: usize,
+    /// The one seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder of training photos (default: the embedded ones but astronaut.png).
+    #[arg(long)]
+    photos: Option<PathBuf>,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// libtorch CPU threads.
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Output folder (weights.safetensors, train.json); an existing run resumes.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also export TorchScript (model.pt) at the end.
+    #[arg(long)]
+    export: bool,
+}
+
+#[derive(clap::Args)]
+struct PlotArgs {
+    /// Result folders (searched recursively), cem.json files or glob patterns.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// panel (input, output, map, pie, colour bar; one per map), grid (models x
+    /// tasks), compare (side by side, one colour bar) or pies (per-model averages).
+    #[arg(long, default_value = "panel", value_parser = ["panel", "grid", "compare", "pies"])]
+    layout: String,
+    /// Output file, .png or .svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// Colour bound in dB (default: the task's, SR 2.5, DN 1, DR 2).
+    #[arg(long)]
+    bound: Option<f64>,
+    /// Weight of the input in the blend (the paper: 0.1; 0 draws the bare map).
+    #[arg(long, default_value_t = 0.1)]
+    input_alpha: f64,
+    /// Model years for the pies, as NAME=YEAR,NAME=YEAR.
+    #[arg(long)]
+    years: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct TableArgs {
+    /// table1 (per task and model), table2 (per library and model), table3 (per
+    /// strategy against the full pipeline) or maps (one row per map).
+    #[arg(value_parser = ["table1", "table2", "table3", "maps"])]
+    kind: String,
+    /// Result folders (searched recursively), cem.json files or glob patterns.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write here instead of printing: .csv or .parquet (numbers), .md, .html, .tsv, .txt.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct MapArgs {
-    /// TorchScript model file.
+    /// TorchScript model file, or shipped:NAME (shipped:dncnn-s-dn50, shipped:srresnet-s-x4).
     #[arg(long)]
     model: PathBuf,
     /// Ground-truth (high-resolution) image.
@@ -122,6 +247,120 @@ struct BenchArgs {
     json: Option<PathBuf>,
 }
 
+fn table_command(args: TableArgs) -> Result<()> {
+    let maps = cem::stats::MapSet::load(&args.paths)?;
+    let table = match args.kind.as_str() {
+        "table1" => maps.table1()?,
+        "table2" => maps.table2()?,
+        "table3" => maps.table3()?,
+        _ => cem::stats::Table::from_frame(format!("{} maps", maps.len()), maps.frame()?)?,
+    };
+    match args.out {
+        Some(out) => {
+            table.write(&out)?;
+            eprintln!("wrote {} ({} maps)", out.display(), maps.len());
+        }
+        None => print!("{table}"),
+    }
+    Ok(())
+}
+
+fn train_command(a: TrainArgs) -> Result<()> {
+    use cem::train::{Schedule, TrainConfig, TrainTask};
+    use cem::zoo::{Arch, NetConfig};
+    if let Some(n) = a.threads {
+        tch::set_num_threads(n);
+    }
+    let task = TrainTask::parse(&a.task, a.scale, a.sigma)?;
+    let mut net = NetConfig::new(Arch::parse(&a.arch)?, task.net_scale() as i64);
+    if let Some(f) = a.feats {
+        net = net.feats(f);
+    }
+    if let Some(b) = a.blocks {
+        net = net.blocks(b);
+    }
+    if let Some(g) = a.groups {
+        net = net.groups(g);
+    }
+    let mut config = TrainConfig::new(net, task);
+    config.steps = a.steps;
+    config.batch = a.batch;
+    config.crop = a.crop;
+    config.lr = a.lr;
+    config.seed = a.seed;
+    config.val_every = a.val_every;
+    config.checkpoint_every = a.val_every;
+    if a.schedule == "step" {
+        config.schedule = Schedule::Step {
+            every: a.step_every,
+            gamma: a.gamma,
+        };
+    }
+    let device = parse_device(&a.device)?;
+    let report = cem::train::train(&config, &a.out, a.photos.as_deref(), device, true)?;
+    println!("{report}");
+    if a.export && report.finished {
+        let mut net = cem::zoo::Network::load(
+            config.net.clone(),
+            a.out.join(cem::train::WEIGHTS_NAME),
+            device,
+        )?;
+        let path = a.out.join("model.pt");
+        net.export_torchscript(&path, 64)?;
+        println!("exported {}", path.display());
+    }
+    Ok(())
+}
+
+fn plot_command(a: PlotArgs) -> Result<()> {
+    use cem::plot::{self, MapView};
+    let style = MapStyle {
+        bound: a.bound,
+        input_alpha: a.input_alpha,
+        ..MapStyle::default()
+    };
+    let dirs = cem::stats::find_maps(&a.paths)?;
+    let figure = if a.layout == "pies" {
+        let mut years = std::collections::HashMap::new();
+        for pair in a
+            .years
+            .iter()
+            .flat_map(|y| y.split(','))
+            .filter(|p| !p.is_empty())
+        {
+            let (name, year) = pair
+                .split_once('=')
+                .with_context(|| format!("--years: '{pair}' is not NAME=YEAR"))?;
+            let year: u32 = year
+                .trim()
+                .parse()
+                .with_context(|| format!("--years: '{year}' is not a year"))?;
+            years.insert(name.trim().to_string(), year);
+        }
+        let table = cem::stats::MapSet::load(&dirs)?.table1()?;
+        plot::pies(&plot::PieStats::from_table1(&table, &years)?, &style)?
+    } else {
+        let views = dirs
+            .iter()
+            .map(MapView::load)
+            .collect::<cem::Result<Vec<_>>>()?;
+        match a.layout.as_str() {
+            "grid" => plot::grid_by_model_and_task(&views, &style)?,
+            "compare" => plot::compare(&views, None, &style)?,
+            _ => plot::panels(&views, &style)?,
+        }
+    };
+    figure.save(&a.out)?;
+    eprintln!(
+        "wrote {} ({}x{}, {} maps)",
+        a.out.display(),
+        figure.width,
+        figure.height,
+        dirs.len()
+    );
+    Ok(())
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
@@ -143,10 +382,10 @@ fn install_ctrlc() {
 fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { out } => {
+        Command::Demo { task, out } => {
             install_ctrlc();
             let start = Instant::now();
-            let map = cem::demo::run_demo(&out, true)?;
+            let map = cem::demo::run_demo(&out, Task::parse(&task, 4, 50.0)?, true)?;
             println!("{}", cem::demo::locality_line(&map));
             println!("{}", map.table1_line());
             println!(
@@ -160,6 +399,20 @@ fn run() -> Result<()> {
             map_command(args)?;
         }
         Command::Bench(args) => bench_command(args)?,
+        Command::Table(args) => table_command(args)?,
+        Command::Plot(args) => plot_command(args)?,
+        Command::Train(args) => {
+            install_ctrlc();
+            train_command(args)?
+        }
+        Command::ConvertWeights {
+            input,
+            output,
+            unsafe_pickle,
+        } => {
+            let summary = cem::zoo::convert_weights(&input, &output, unsafe_pickle)?;
+            println!("wrote {}: {summary}", output.display());
+        }
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -181,7 +434,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     let device = parse_device(&a.device)?;
     let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
     let hr = load_rgb(&a.image)?;
-    let model = TorchScript::load(&a.model, device)?;
+    let model = load_model(&a.model, device)?;
     let mut cem = Cem::new(strategy)
         .block(a.block)
         .tol(a.tol)
@@ -207,11 +460,29 @@ fn map_command(a: MapArgs) -> Result<()> {
         cem = cem.input(load_rgb(p)?);
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let map = cem.run(&model, &hr, &task, roi)?;
+    let map = cem.run(model.as_ref(), &hr, &task, roi)?;
     cem::map::save(&map, &a.out)?;
+    // the model's input and output beside the map, for `cem plot`
+    let input = match &a.input {
+        Some(p) => load_rgb(p)?,
+        None => task.degradation(a.seed)?.degrade(&hr)?,
+    };
+    let scale = task.degradation(a.seed)?.scale();
+    let output = forward_checked(model.as_ref(), &to_tensor(&input, device), scale)?;
+    save_rgb(&input, a.out.join(cem::plot::INPUT_NAME))?;
+    save_rgb(&tensor_to_rgb(&output)?, a.out.join(cem::plot::OUTPUT_NAME))?;
     println!("{}", cem::demo::locality_line(&map));
     println!("{}", map.table1_line());
     Ok(())
+}
+
+/// A TorchScript file, or `shipped:NAME` for a model shipped in `data/models`.
+fn load_model(spec: &std::path::Path, device: Device) -> Result<Box<dyn Model>> {
+    let text = spec.to_string_lossy();
+    Ok(match text.strip_prefix("shipped:") {
+        Some(name) => Box::new(cem::zoo::shipped(name, device)?),
+        None => Box::new(TorchScript::load(spec, device)?),
+    })
 }
 
 fn bench_command(a: BenchArgs) -> Result<()> {
@@ -227,7 +498,7 @@ fn bench_command(a: BenchArgs) -> Result<()> {
         None => cem::demo::demo_image()?,
     };
     let model: Box<dyn Model> = match &a.model {
-        Some(p) => Box::new(TorchScript::load(p, device)?),
+        Some(p) => load_model(p, device)?,
         None => Box::new(cem::demo::demo_model(device)),
     };
     let mut cem = Cem::new(strategy);

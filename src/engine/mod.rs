@@ -47,6 +47,17 @@ pub fn request_stop() {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// Whether a stop was requested (the trainer honours it too); cleared by
+/// [`clear_stop`] and at the start of every map.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Clears a stop request.
+pub fn clear_stop() {
+    STOP.store(false, Ordering::SeqCst);
+}
+
 /// Seconds between checkpoint writes during a run (and always at a stop or error).
 pub const CHECKPOINT_EVERY_S: f64 = 2.0;
 

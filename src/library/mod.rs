@@ -50,6 +50,11 @@ pub const BUILTIN_PHOTOS: [(&str, &[u8]); 6] = [
     ),
 ];
 
+/// File names of the embedded photos.
+pub fn builtin_photo_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN_PHOTOS.iter().map(|(n, _)| *n)
+}
+
 /// Decodes one of the embedded photos by file name.
 pub fn builtin_photo(name: &str) -> Result<RgbImage> {
     let (_, bytes) = BUILTIN_PHOTOS

@@ -32,10 +32,20 @@ struct Summary {
     none: usize,
     roi_cells: usize,
     cells: usize,
+    #[serde(deserialize_with = "f64_or_nan")]
     min_effect_db: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     max_effect_db: f64,
     inferences: usize,
     seconds: f64,
+}
+
+/// Reads a number that JSON may hold as `null` (serde_json writes NaN and infinities
+/// so) as NaN.
+pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never

@@ -170,7 +170,8 @@ pub struct MapInfo {
     pub width: u32,
     /// Output image height.
     pub height: u32,
-    /// Original ROI PSNR `O` in dB.
+    /// Original ROI PSNR `O` in dB (NaN when unknown, e.g. an imported map).
+    #[serde(deserialize_with = "files::f64_or_nan")]
     pub original_psnr: f64,
     /// Per stage (`coarse`, `fine`, `full`): inferences and seconds.
     pub stages: std::collections::BTreeMap<String, StageStats>,
@@ -194,7 +195,98 @@ pub struct CausalEffectMap {
     pub info: MapInfo,
 }
 
+impl MapInfo {
+    /// Info for a map made outside the engine (an import, a hand-made test map):
+    /// the given names and geometry; no library, strategy `imported`, seed 0, no
+    /// inferences. Set the other public fields as needed.
+    pub fn new(model: &str, task: &str, image: &str, roi: crate::image::Roi, block: u32) -> Self {
+        MapInfo {
+            format: 1,
+            cem_version: env!("CARGO_PKG_VERSION").to_string(),
+            model: model.into(),
+            image: image.into(),
+            task: task.into(),
+            degradation: serde_json::Value::Null,
+            library: String::new(),
+            library_size: 0,
+            strategy: "imported".into(),
+            settings: serde_json::Value::Null,
+            roi,
+            block,
+            scale: 1,
+            tol: 0.01,
+            seed: 0,
+            device: String::new(),
+            width: 0,
+            height: 0,
+            original_psnr: f64::NAN,
+            stages: Default::default(),
+            batch_size: 0,
+            extra: serde_json::Value::Null,
+        }
+    }
+}
+
 impl CausalEffectMap {
+    /// A map from a row-major grid of effects in dB (`+inf` marks ROI cells), e.g. one
+    /// computed by the authors' pipeline. Effects are taken as given (no tolerance
+    /// applied); kinds follow their signs. `info.width`/`height` are set from the grid
+    /// and block when they are 0.
+    pub fn from_effects(
+        rows: u32,
+        cols: u32,
+        effects: &[f64],
+        mut info: MapInfo,
+    ) -> crate::Result<Self> {
+        if effects.len() != (rows * cols) as usize {
+            return Err(crate::Error::SizeMismatch {
+                what: "effects for a map grid".into(),
+                expected: format!("{rows}x{cols} = {}", rows * cols),
+                got: effects.len().to_string(),
+            });
+        }
+        if let Some(bad) = effects
+            .iter()
+            .find(|e| e.is_nan() || **e == f64::NEG_INFINITY)
+        {
+            return Err(crate::Error::invalid(
+                "effect",
+                bad,
+                "effects must be finite or +inf (ROI)",
+            ));
+        }
+        if info.width == 0 || info.height == 0 {
+            info.width = cols * info.block;
+            info.height = rows * info.block;
+        }
+        let cells = effects
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| {
+                let kind = CellKind::of(e);
+                Cell {
+                    row: i as u32 / cols,
+                    col: i as u32 % cols,
+                    effect_db: e,
+                    samples: 0,
+                    std_err: 0.0,
+                    stage: if kind == CellKind::Roi {
+                        Stage::Roi
+                    } else {
+                        Stage::Full
+                    },
+                    kind,
+                }
+            })
+            .collect();
+        Ok(CausalEffectMap {
+            rows,
+            cols,
+            cells,
+            info,
+        })
+    }
+
     /// The cell at `(row, col)`.
     pub fn cell(&self, row: u32, col: u32) -> &Cell {
         &self.cells[(row * self.cols + col) as usize]

@@ -29,7 +29,7 @@ pub trait Model {
 
 /// Runs a closure that may panic inside libtorch, turning a panic into an error (a
 /// panic would kill a notebook kernel with every variable in it).
-fn guarded(f: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+pub(crate) fn guarded(f: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(panic) => {

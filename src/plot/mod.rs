@@ -1,0 +1,38 @@
+//! Figures with plotters: causal effect maps, pies, colour bars and the paper's
+//! multi-panel layouts, as PNG or SVG, inline in evcxr as one image.
+//!
+//! A map is drawn as in the reference (Fig. 1, 7): each cell a block at output scale in
+//! matplotlib's "seismic" colours centred at 0, stretched by `sign(v)|v|^(1/1.2)` and
+//! clipped to a task bound (SR 2.5, DN 1, DR 2 dB); ROI cells pure green and outlined;
+//! blended over the upscaled input with alpha 0.1 for the input. The pie shows the
+//! positive / negative / none shares (red / blue / grey); the colour bar the map's
+//! min and max effect (plotters has none; [`colorbar`] builds one).
+//!
+//! ```no_run
+//! use cem::plot::{panel, MapStyle, MapView};
+//! # fn main() -> cem::Result<()> {
+//! let view = MapView::load("out/demo")?;        // cem.json + input.png/output.png
+//! let fig = panel(&view, &MapStyle::default())?;
+//! fig.save("panel.png")?;                       // or .svg; in evcxr `fig` shows inline
+//! # Ok(()) }
+//! ```
+//!
+//! Layouts: [`panel`] (input, output, map, pie, colour bar), [`grid`] and
+//! [`grid_by_model_and_task`] (Fig. 9b, 11), [`compare`] (Fig. 7, 9a, 12d, 13d, one
+//! shared colour bar) and [`pies`] (Fig. 10, 12a-c, 13a-c, from a Table I). Text is set
+//! in the shipped DejaVu Sans, so figures render the same on every machine.
+
+mod colors;
+mod figure;
+mod layouts;
+mod parts;
+
+pub use colors::{
+    effect_color, seismic, stretch, task_bound, NEGATIVE_BLUE, NONE_GREY, POSITIVE_RED, ROI_GREEN,
+};
+pub use figure::{Align, Figure, Op};
+pub use layouts::{
+    compare, grid, grid_by_model_and_task, panel, panels, pies, MapView, PieStats, INPUT_NAME,
+    OUTPUT_NAME,
+};
+pub use parts::{colorbar, fit, map_image, outline, pie, with_roi_box, MapStyle, Shares};

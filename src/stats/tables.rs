@@ -1,0 +1,377 @@
+//! The paper's Tables I, II and III, computed from a [`MapSet`].
+
+use super::frames::MapSet;
+use super::table::{fixed, range_cell, Section, Table};
+use crate::error::Result;
+use crate::map::CausalEffectMap;
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+/// The paper's name for a task, used as Table I's sub-headers.
+pub fn task_title(task: &str) -> String {
+    match task {
+        "sr" => "Super-Resolution (SR)".into(),
+        "dn" => "Denoising (DN)".into(),
+        "dr" => "Deraining (DR)".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+fn task_rank(task: &str) -> u32 {
+    match task {
+        "sr" => 0,
+        "dn" => 1,
+        "dr" => 2,
+        _ => 3,
+    }
+}
+
+const STAT_HEADERS: [&str; 4] = ["Positive (%)", "Negative (%)", "None (%)", "Range (dB)"];
+
+/// Per-group means of the Table I statistics, as polars computes them.
+fn grouped(frame: &DataFrame, by: &[&str]) -> Result<DataFrame> {
+    let keys: Vec<Expr> = by.iter().map(|k| col(*k)).collect();
+    Ok(frame
+        .clone()
+        .lazy()
+        .group_by(keys)
+        .agg([
+            len().alias("maps"),
+            col("image").n_unique().alias("images"),
+            col("positive_pct").mean(),
+            col("negative_pct").mean(),
+            col("none_pct").mean(),
+            col("min_effect_db").mean().alias("range_min_db"),
+            col("max_effect_db").mean().alias("range_max_db"),
+        ])
+        .with_column((col("positive_pct") + col("negative_pct")).alias("affected_pct"))
+        .collect()?)
+}
+
+/// One aggregated row, read back from a grouped frame.
+#[derive(Clone)]
+struct StatRow {
+    keys: Vec<String>,
+    maps: u32,
+    images: u32,
+    positive: f64,
+    negative: f64,
+    none: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl StatRow {
+    fn affected(&self) -> f64 {
+        self.positive + self.negative
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            fixed(self.positive, 2),
+            fixed(self.negative, 2),
+            fixed(self.none, 2),
+            range_cell(self.lo, self.hi),
+        ]
+    }
+}
+
+fn read_rows(g: &DataFrame, keys: &[&str]) -> Result<Vec<StatRow>> {
+    let f = |name: &str| -> Result<Vec<f64>> {
+        Ok(g.column(name)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
+    };
+    let key_cols = keys
+        .iter()
+        .map(|k| -> Result<Vec<String>> {
+            Ok(g.column(k)?
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let count = |name: &str| -> Result<Vec<u32>> {
+        Ok(g.column(name)?
+            .cast(&DataType::UInt32)?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let (maps, images) = (count("maps")?, count("images")?);
+    let (pos, neg, none, lo, hi) = (
+        f("positive_pct")?,
+        f("negative_pct")?,
+        f("none_pct")?,
+        f("range_min_db")?,
+        f("range_max_db")?,
+    );
+    Ok((0..g.height())
+        .map(|i| StatRow {
+            keys: key_cols.iter().map(|c| c[i].clone()).collect(),
+            maps: maps[i],
+            images: images[i],
+            positive: pos[i],
+            negative: neg[i],
+            none: none[i],
+            lo: lo[i],
+            hi: hi[i],
+        })
+        .collect())
+}
+
+/// The rows as a frame, in their order: key columns, then `maps, images,
+/// positive_pct, negative_pct, none_pct, range_min_db, range_max_db, affected_pct`.
+fn rows_frame(rows: &[StatRow], keys: &[&str]) -> Result<DataFrame> {
+    let mut columns: Vec<Column> = keys
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let v: Vec<&str> = rows.iter().map(|r| r.keys[k].as_str()).collect();
+            Column::new((*name).into(), v)
+        })
+        .collect();
+    let u = |f: fn(&StatRow) -> u32| rows.iter().map(f).collect::<Vec<u32>>();
+    let x = |f: fn(&StatRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+    columns.push(Column::new("maps".into(), u(|r| r.maps)));
+    columns.push(Column::new("images".into(), u(|r| r.images)));
+    columns.push(Column::new("positive_pct".into(), x(|r| r.positive)));
+    columns.push(Column::new("negative_pct".into(), x(|r| r.negative)));
+    columns.push(Column::new("none_pct".into(), x(|r| r.none)));
+    columns.push(Column::new("range_min_db".into(), x(|r| r.lo)));
+    columns.push(Column::new("range_max_db".into(), x(|r| r.hi)));
+    columns.push(Column::new("affected_pct".into(), x(|r| r.affected())));
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// Descending affected share (positive + negative), then name: the paper's order.
+fn by_affected(a: &StatRow, b: &StatRow) -> std::cmp::Ordering {
+    b.affected()
+        .total_cmp(&a.affected())
+        .then_with(|| a.keys.cmp(&b.keys))
+}
+
+fn sorted_frame(g: DataFrame, order: &[Expr], descending: Vec<bool>) -> Result<DataFrame> {
+    Ok(g.lazy()
+        .sort_by_exprs(
+            order,
+            SortMultipleOptions::default().with_order_descending_multi(descending),
+        )
+        .collect()?)
+}
+
+fn maps_note(rows: &[StatRow]) -> String {
+    let (lo, hi) = rows.iter().fold((u32::MAX, 0), |(lo, hi), r| {
+        (lo.min(r.maps), hi.max(r.maps))
+    });
+    let total: u32 = rows.iter().map(|r| r.maps).sum();
+    if lo == hi {
+        format!(
+            "Means over {lo} map(s) per row ({total} maps); range = (mean min, mean max) effect."
+        )
+    } else {
+        format!("Means over {lo}-{hi} maps per row ({total} maps); range = (mean min, mean max) effect.")
+    }
+}
+
+impl MapSet {
+    /// **Table I**: per task and model, the mean positive / negative / none share of
+    /// cells over the maps, and the mean (min, max) effect as the range; tasks in the
+    /// paper's order (SR, DN, DR, then others) under sub-headers, models by descending
+    /// positive + negative share.
+    pub fn table1(&self) -> Result<Table> {
+        let g = grouped(&self.frame()?, &["task", "model"])?;
+        let mut rows = read_rows(&g, &["task", "model"])?;
+        rows.sort_by(|a, b| {
+            task_rank(&a.keys[0])
+                .cmp(&task_rank(&b.keys[0]))
+                .then_with(|| a.keys[0].cmp(&b.keys[0]))
+                .then_with(|| by_affected(a, b))
+        });
+        let mut sections: Vec<Section> = Vec::new();
+        for r in &rows {
+            let title = task_title(&r.keys[0]);
+            if sections.last().and_then(|s| s.title.as_ref()) != Some(&title) {
+                sections.push(Section {
+                    title: Some(title),
+                    rows: vec![],
+                });
+            }
+            let mut cells = vec![r.keys[1].clone()];
+            cells.extend(r.cells());
+            sections.last_mut().expect("pushed above").rows.push(cells);
+        }
+        let frame = rows_frame(&rows, &["task", "model"])?;
+        let mut headers = vec!["Models".to_string()];
+        headers.extend(STAT_HEADERS.iter().map(|s| s.to_string()));
+        Ok(Table::new(
+            "Table I: quantitative CEM results per task and model",
+            headers,
+            sections,
+            vec![maps_note(&rows)],
+            frame,
+        ))
+    }
+
+    /// **Table II**: the Table I statistics per intervention library and model, the
+    /// libraries one under the other (by name), the models in the same order within
+    /// each (by descending positive + negative share over all libraries).
+    pub fn table2(&self) -> Result<Table> {
+        let frame = self.frame()?;
+        let g = grouped(&frame, &["library", "model"])?;
+        let rows = read_rows(&g, &["library", "model"])?;
+        let overall = read_rows(&grouped(&frame, &["model"])?, &["model"])?;
+        let mut model_order: Vec<&StatRow> = overall.iter().collect();
+        model_order.sort_by(|a, b| by_affected(a, b));
+        let rank = |m: &str| model_order.iter().position(|r| r.keys[0] == m).unwrap_or(0);
+        let mut libraries: BTreeMap<&str, Vec<&StatRow>> = BTreeMap::new();
+        for r in &rows {
+            libraries.entry(&r.keys[0]).or_default().push(r);
+        }
+        let mut ordered: Vec<&StatRow> = Vec::new();
+        let sections = libraries
+            .into_iter()
+            .map(|(lib, mut rs)| {
+                rs.sort_by_key(|r| rank(&r.keys[1]));
+                ordered.extend(rs.iter().copied());
+                let rows = rs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let mut cells = vec![
+                            if i == 0 {
+                                lib.to_string()
+                            } else {
+                                String::new()
+                            },
+                            r.keys[1].clone(),
+                        ];
+                        cells.extend(r.cells());
+                        cells
+                    })
+                    .collect();
+                Section { title: None, rows }
+            })
+            .collect();
+        let ordered: Vec<StatRow> = ordered.into_iter().map(StatRow::clone).collect();
+        let frame = rows_frame(&ordered, &["library", "model"])?;
+        let mut headers = vec!["Datasets".to_string(), "Models".to_string()];
+        headers.extend(STAT_HEADERS.iter().map(|s| s.to_string()));
+        Ok(Table::new(
+            "Table II: quantitative CEM results per intervention library",
+            headers,
+            sections,
+            vec![maps_note(&rows)],
+            frame,
+        ))
+    }
+
+    /// **Table III**: per strategy, the mean share of inferences relative to the
+    /// full-pipeline map (`Full<T>`) of the same model, task, image, ROI, block and
+    /// library, and the mean similarity score S against it. A full map of the same seed
+    /// is preferred; maps without any full map to compare with are left out and named
+    /// in the notes. Rows by ascending inference share, then similarity.
+    pub fn table3(&self) -> Result<Table> {
+        let (mut fulls, mut others): (Vec<_>, Vec<_>) = self.maps().partition(|(_, m)| is_full(m));
+        fulls.sort_by(|a, b| a.0.cmp(b.0));
+        others.sort_by(|a, b| a.0.cmp(b.0));
+        let (mut strategy, mut inferences, mut similarity) = (vec![], vec![], vec![]);
+        let mut unmatched = vec![];
+        for (path, m) in &others {
+            let family: Vec<_> = fulls.iter().filter(|(_, f)| same_family(f, m)).collect();
+            let full = family
+                .iter()
+                .find(|(_, f)| f.info.seed == m.info.seed)
+                .or(family.first());
+            match full {
+                Some((_, f)) => {
+                    strategy.push(m.info.strategy.clone());
+                    inferences.push(100.0 * m.inferences() as f64 / f.inferences().max(1) as f64);
+                    similarity.push(m.similarity(f)?);
+                }
+                None => unmatched.push(path.display().to_string()),
+            }
+        }
+        let per_map = df!(
+            "strategy" => strategy,
+            "inferences_pct" => inferences,
+            "similarity_pct" => similarity,
+        )?;
+        let g = per_map
+            .lazy()
+            .group_by([col("strategy")])
+            .agg([
+                len().alias("maps"),
+                col("inferences_pct").mean(),
+                col("similarity_pct").mean(),
+            ])
+            .collect()?;
+        let frame = sorted_frame(
+            g,
+            &[
+                col("inferences_pct"),
+                col("similarity_pct"),
+                col("strategy"),
+            ],
+            vec![false, false, false],
+        )?;
+        let names: Vec<String> = frame
+            .column("strategy")?
+            .str()?
+            .iter()
+            .map(|s| s.unwrap_or("").to_string())
+            .collect();
+        let inf = frame.column("inferences_pct")?.f64()?.clone();
+        let sim = frame.column("similarity_pct")?.f64()?.clone();
+        let rows = (0..frame.height())
+            .map(|i| {
+                vec![
+                    names[i].clone(),
+                    fixed(inf.get(i).unwrap_or(f64::NAN), 1),
+                    fixed(sim.get(i).unwrap_or(f64::NAN), 2),
+                ]
+            })
+            .collect();
+        let mut notes = vec![format!(
+            "Against {} full-pipeline map(s); means over the maps of each strategy.",
+            fulls.len()
+        )];
+        if !unmatched.is_empty() {
+            notes.push(format!(
+                "Left out, no full-pipeline map of the same model/task/image/ROI/block/library: {}",
+                unmatched.join(", ")
+            ));
+        }
+        Ok(Table::new(
+            "Table III: inferences and similarity score per strategy",
+            vec![
+                "Strategies".into(),
+                "Inferences (%)".into(),
+                "Similarity Score (%)".into(),
+            ],
+            vec![Section { title: None, rows }],
+            notes,
+            frame,
+        ))
+    }
+}
+
+fn is_full(m: &CausalEffectMap) -> bool {
+    m.info.strategy.starts_with("Full")
+}
+
+fn same_family(a: &CausalEffectMap, b: &CausalEffectMap) -> bool {
+    let (a, b) = (&a.info, &b.info);
+    a.model == b.model
+        && a.task == b.task
+        && a.image == b.image
+        && a.roi == b.roi
+        && a.block == b.block
+        && a.library == b.library
+        && a.width == b.width
+        && a.height == b.height
+}

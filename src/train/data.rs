@@ -1,0 +1,188 @@
+//! Training pairs: random crops of photos with flips and rotations, degraded on the fly.
+
+use crate::degrade::Task;
+use crate::error::{Error, Result};
+use crate::image::{load_rgb, to_tensor};
+use image::{imageops, RgbImage};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::{Device, Tensor};
+
+/// What a network is trained for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainTask {
+    /// One of the paper's tasks (SR at its scale; DN and DR at scale 1).
+    Single(Task),
+    /// Sec. V-D's mixed training: each sample's task drawn with equal probability
+    /// among SR (the bicubic LR upsampled back to full size), DN and DR, all at scale 1.
+    Mixed {
+        /// The SR scale of the SR samples.
+        scale: u32,
+        /// The noise level of the DN samples.
+        sigma: f64,
+    },
+}
+
+impl TrainTask {
+    /// Parses `sr`, `dn`, `dr` or `mixed`.
+    pub fn parse(name: &str, scale: u32, sigma: f64) -> Result<Self> {
+        if name.eq_ignore_ascii_case("mixed") {
+            return Ok(TrainTask::Mixed { scale, sigma });
+        }
+        Task::parse(name, scale, sigma).map(TrainTask::Single)
+    }
+
+    /// The network's scale: the SR scale for SR, else 1.
+    pub fn net_scale(&self) -> u32 {
+        match self {
+            TrainTask::Single(Task::Sr { scale }) => *scale,
+            _ => 1,
+        }
+    }
+
+    /// A short name: `sr`, `dn`, `dr` or `mixed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TrainTask::Single(t) => t.name(),
+            TrainTask::Mixed { .. } => "mixed",
+        }
+    }
+
+    /// The network input for ground truth `hr` (whose sides the scale divides), with
+    /// randomness from `seed`.
+    pub fn degrade(&self, hr: &RgbImage, seed: u64) -> Result<RgbImage> {
+        match *self {
+            TrainTask::Single(task) => task.degradation(seed)?.degrade(hr),
+            TrainTask::Mixed { scale, sigma } => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d69_7865_64);
+                match rng.gen_range(0..3) {
+                    0 => {
+                        let lr = Task::Sr { scale }.degradation(seed)?.degrade(hr)?;
+                        Ok(crate::degrade::resample::pil_bicubic(
+                            &lr,
+                            hr.width(),
+                            hr.height(),
+                        ))
+                    }
+                    1 => Task::Dn { sigma }.degradation(seed)?.degrade(hr),
+                    _ => Task::Dr.degradation(seed)?.degrade(hr),
+                }
+            }
+        }
+    }
+}
+
+/// The photos crops are cut from.
+pub struct Photos {
+    images: Vec<RgbImage>,
+}
+
+impl Photos {
+    /// The embedded public-domain photos except `astronaut.png`, which is held out for
+    /// validation (and is the demo's image).
+    pub fn builtin_train() -> Result<Self> {
+        let images = crate::library::builtin_photo_names()
+            .filter(|n| *n != "astronaut.png")
+            .map(crate::library::builtin_photo)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Photos { images })
+    }
+
+    /// The held-out embedded photo (`astronaut.png`).
+    pub fn builtin_validation() -> Result<Self> {
+        Ok(Photos {
+            images: vec![crate::library::builtin_photo("astronaut.png")?],
+        })
+    }
+
+    /// Every PNG/JPEG in `dir`.
+    pub fn from_folder(dir: &Path) -> Result<Self> {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                matches!(
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .map(|e| e.to_ascii_lowercase())
+                        .as_deref(),
+                    Some("png" | "jpg" | "jpeg")
+                )
+            })
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(Error::invalid(
+                "photo folder",
+                dir.display(),
+                "holds no .png or .jpg",
+            ));
+        }
+        let images = paths.iter().map(load_rgb).collect::<Result<Vec<_>>>()?;
+        Ok(Photos { images })
+    }
+
+    /// Number of photos.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// A random `side`-square crop, flipped and rotated at random.
+    pub fn crop(&self, side: u32, rng: &mut impl Rng) -> Result<RgbImage> {
+        let usable: Vec<&RgbImage> = self
+            .images
+            .iter()
+            .filter(|i| i.width() >= side && i.height() >= side)
+            .collect();
+        if usable.is_empty() {
+            return Err(Error::invalid("crop", side, "larger than every photo"));
+        }
+        let img = usable[rng.gen_range(0..usable.len())];
+        let x = rng.gen_range(0..=img.width() - side);
+        let y = rng.gen_range(0..=img.height() - side);
+        let mut c = imageops::crop_imm(img, x, y, side, side).to_image();
+        if rng.gen_bool(0.5) {
+            c = imageops::flip_horizontal(&c);
+        }
+        c = match rng.gen_range(0..4) {
+            1 => imageops::rotate90(&c),
+            2 => imageops::rotate180(&c),
+            3 => imageops::rotate270(&c),
+            _ => c,
+        };
+        Ok(c)
+    }
+
+    /// A batch of `n` (input, target) pairs as `n x 3 x h x w` tensors in `[0, 1]`;
+    /// everything random comes from `seed`.
+    pub fn batch(
+        &self,
+        task: &TrainTask,
+        n: usize,
+        side: u32,
+        seed: u64,
+        device: Device,
+    ) -> Result<(Tensor, Tensor)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut xs = Vec::with_capacity(n);
+        let mut ys = Vec::with_capacity(n);
+        for _ in 0..n {
+            let hr = self.crop(side, &mut rng)?;
+            let lr = task.degrade(&hr, rng.gen())?;
+            xs.push(to_tensor(&lr, Device::Cpu));
+            ys.push(to_tensor(&hr, Device::Cpu));
+        }
+        Ok((
+            Tensor::cat(&xs, 0).to_device(device),
+            Tensor::cat(&ys, 0).to_device(device),
+        ))
+    }
+}

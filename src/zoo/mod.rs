@@ -1,0 +1,335 @@
+//! Native networks in `tch`, usable by the engine like any model, with PyTorch weights.
+//!
+//! The paper's representative architectures with PyTorch's parameter names, so a
+//! state_dict loads one to one: [`Arch::Srcnn`], [`Arch::Dncnn`], [`Arch::SrResNet`]
+//! (BasicSR's MSRResNet), [`Arch::Edsr`] (baseline), [`Arch::Rcan`] and
+//! [`Arch::RcanAp16`] (Fig. 9a). Weights come from safetensors, or from `.pth`
+//! checkpoints through the project's Python torch (libtorch's C++ loader reads neither
+//! legacy `.pth` files nor PyTorch 2.x state_dicts); see [`convert_weights`].
+//!
+//! ```no_run
+//! use cem::zoo::{Arch, NetConfig, Network};
+//! # fn main() -> cem::Result<()> {
+//! let mut net = Network::load(NetConfig::new(Arch::SrResNet, 4), "msrresnet_x4.pth", tch::Device::Cpu)?;
+//! net.export_torchscript("msrresnet_x4.pt", 64)?;   // for PyTorch users
+//! # Ok(()) }
+//! ```
+//!
+//! Not yet here: SwinIR (lightweight) — see the issue notes.
+
+mod layers;
+mod nets;
+mod shipped;
+mod weights;
+
+pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
+pub use shipped::{shipped, shipped_names};
+pub use weights::{convert_weights, load_into, python};
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use std::path::Path;
+use tch::nn::{self, Module};
+use tch::{Device, Tensor};
+
+/// An architecture of the zoo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// SRCNN (three convolutions after a bicubic upsampling).
+    Srcnn,
+    /// DnCNN (residual noise prediction, KAIR layout).
+    Dncnn,
+    /// SRResNet as BasicSR's MSRResNet.
+    SrResNet,
+    /// EDSR.
+    Edsr,
+    /// RCAN with global-average-pool channel attention.
+    Rcan,
+    /// RCAN with 16x16 average-pool channel attention (RCAN_AP16, Fig. 9a).
+    RcanAp16,
+}
+
+impl Arch {
+    /// All architectures.
+    pub const ALL: [Arch; 6] = [
+        Arch::Srcnn,
+        Arch::Dncnn,
+        Arch::SrResNet,
+        Arch::Edsr,
+        Arch::Rcan,
+        Arch::RcanAp16,
+    ];
+
+    /// Parses `srcnn`, `dncnn`, `srresnet` (or `msrresnet`), `edsr`, `rcan`,
+    /// `rcan_ap16`.
+    pub fn parse(name: &str) -> Result<Arch> {
+        match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "srcnn" => Ok(Arch::Srcnn),
+            "dncnn" => Ok(Arch::Dncnn),
+            "srresnet" | "msrresnet" => Ok(Arch::SrResNet),
+            "edsr" => Ok(Arch::Edsr),
+            "rcan" => Ok(Arch::Rcan),
+            "rcan_ap16" | "rcanap16" => Ok(Arch::RcanAp16),
+            _ => Err(Error::invalid(
+                "arch",
+                name,
+                "expected srcnn, dncnn, srresnet, edsr, rcan or rcan_ap16",
+            )),
+        }
+    }
+
+    /// The name [`Arch::parse`] reads.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Arch::Srcnn => "srcnn",
+            Arch::Dncnn => "dncnn",
+            Arch::SrResNet => "srresnet",
+            Arch::Edsr => "edsr",
+            Arch::Rcan => "rcan",
+            Arch::RcanAp16 => "rcan_ap16",
+        }
+    }
+}
+
+/// An architecture and its size. [`NetConfig::new`] gives the published sizes; the
+/// builder methods shrink them (small models for tests and CPUs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetConfig {
+    /// The architecture.
+    pub arch: Arch,
+    /// Upscaling factor; 1 for denoising and deraining.
+    pub scale: i64,
+    /// Feature channels.
+    pub feats: i64,
+    /// Residual blocks (SRResNet, EDSR), blocks per group (RCAN), or convolutions
+    /// (DnCNN).
+    pub blocks: usize,
+    /// Residual groups (RCAN).
+    pub groups: usize,
+}
+
+impl NetConfig {
+    /// The published size: SRCNN 64; DnCNN 64 x 20 (the colour blind model);
+    /// SRResNet and EDSR baseline 64 x 16; RCAN 64, 10 groups x 20 blocks.
+    pub fn new(arch: Arch, scale: i64) -> Self {
+        let (feats, blocks, groups) = match arch {
+            Arch::Srcnn => (64, 0, 0),
+            Arch::Dncnn => (64, 20, 0),
+            Arch::SrResNet | Arch::Edsr => (64, 16, 0),
+            Arch::Rcan | Arch::RcanAp16 => (64, 20, 10),
+        };
+        NetConfig {
+            arch,
+            scale,
+            feats,
+            blocks,
+            groups,
+        }
+    }
+
+    /// Sets the feature channels.
+    pub fn feats(mut self, feats: i64) -> Self {
+        self.feats = feats;
+        self
+    }
+
+    /// Sets the blocks (per group for RCAN; convolutions for DnCNN).
+    pub fn blocks(mut self, blocks: usize) -> Self {
+        self.blocks = blocks;
+        self
+    }
+
+    /// Sets RCAN's residual groups.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(1..=8).contains(&self.scale) {
+            return Err(Error::invalid("scale", self.scale, "must be 1 to 8"));
+        }
+        if self.arch == Arch::Dncnn && self.scale != 1 {
+            return Err(Error::invalid(
+                "scale",
+                self.scale,
+                "DnCNN restores at scale 1",
+            ));
+        }
+        if self.feats < 4 {
+            return Err(Error::invalid("feats", self.feats, "must be at least 4"));
+        }
+        if matches!(self.arch, Arch::Rcan | Arch::RcanAp16) && self.feats % 16 != 0 {
+            return Err(Error::invalid(
+                "feats",
+                self.feats,
+                "RCAN's attention squeezes by 16: use a multiple of 16",
+            ));
+        }
+        if self.arch == Arch::Dncnn && self.blocks < 2 {
+            return Err(Error::invalid(
+                "blocks",
+                self.blocks,
+                "DnCNN needs at least 2 convolutions",
+            ));
+        }
+        Ok(())
+    }
+
+    fn build(&self, p: &nn::Path) -> Box<dyn Module> {
+        let (f, b, s) = (self.feats, self.blocks, self.scale);
+        match self.arch {
+            Arch::Srcnn => Box::new(Srcnn::new(p, f, s)),
+            Arch::Dncnn => Box::new(Dncnn::new(p, f, b)),
+            Arch::SrResNet => Box::new(SrResNet::new(p, f, b, s)),
+            Arch::Edsr => Box::new(Edsr::new(p, f, b, s, 1.0)),
+            Arch::Rcan => Box::new(Rcan::new(p, f, self.groups, b, 16, s, Pooling::Global)),
+            Arch::RcanAp16 => {
+                Box::new(Rcan::new(p, f, self.groups, b, 16, s, Pooling::Average(16)))
+            }
+        }
+    }
+}
+
+/// A native network with its variables: a [`Model`] for the engine.
+pub struct Network {
+    vs: nn::VarStore,
+    module: Box<dyn Module>,
+    config: NetConfig,
+    name: String,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Network({}, {:?}, {} parameters)",
+            self.name,
+            self.config,
+            self.parameters()
+        )
+    }
+}
+
+impl Network {
+    /// A freshly initialised network (PyTorch's default initialisation; seed with
+    /// `tch::manual_seed` first for reproducibility).
+    pub fn new(config: NetConfig, device: Device) -> Result<Self> {
+        config.check()?;
+        let vs = nn::VarStore::new(device);
+        let module = config.build(&vs.root());
+        if config.arch == Arch::SrResNet {
+            // BasicSR's MSRResNet initialisation: every convolution's default weights
+            // scaled by 0.1, biases 0 (else the fresh network's output is far off)
+            tch::no_grad(|| {
+                for (name, mut var) in vs.variables() {
+                    if name.ends_with(".bias") {
+                        let _ = var.zero_();
+                    } else {
+                        let _ = var.g_mul_scalar_(0.1);
+                    }
+                }
+            });
+        }
+        let name = format!("{}_x{}", config.arch.name(), config.scale);
+        Ok(Network {
+            vs,
+            module,
+            config,
+            name,
+        })
+    }
+
+    /// The network with weights from `path` (`.safetensors`, or a `.pth` checkpoint
+    /// converted on the fly).
+    pub fn load(config: NetConfig, path: impl AsRef<Path>, device: Device) -> Result<Self> {
+        let path = path.as_ref();
+        let mut net = Network::new(config, device)?;
+        load_into(&mut net.vs, path)?;
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            net.name = stem.to_string();
+        }
+        Ok(net)
+    }
+
+    /// Renames the network (the name maps and tables show).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    /// Its variables (for training).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// Its variables, mutably.
+    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+
+    /// Number of trainable values.
+    pub fn parameters(&self) -> i64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
+    }
+
+    /// The forward pass with gradients (for training); [`Model::forward`] runs without.
+    pub fn forward_t(&self, x: &Tensor) -> Tensor {
+        self.module.forward(x)
+    }
+
+    /// Saves the weights as safetensors (PyTorch's key names).
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+            return Err(Error::invalid(
+                "weights file",
+                path.display(),
+                "must end in .safetensors",
+            ));
+        }
+        self.vs.save(path).map_err(Error::from)
+    }
+
+    /// Exports to TorchScript by tracing on a `1 x 3 x side x side` input, so PyTorch
+    /// users can `torch.jit.load` it (and `cem map --model` can run it).
+    /// The weights are traced as constants, so they are frozen while tracing.
+    pub fn export_torchscript(&mut self, path: impl AsRef<Path>, side: i64) -> Result<()> {
+        let example = Tensor::rand([1, 3, side, side], (tch::Kind::Float, self.vs.device()));
+        self.vs.freeze();
+        // saved while frozen: the traced constants share the variables' storage
+        let saved = {
+            let module = &self.module;
+            let mut closure = |inputs: &[Tensor]| vec![module.forward(&inputs[0])];
+            tch::CModule::create_by_tracing(&self.name, "forward", &[example], &mut closure)
+                .and_then(|m| m.save(path.as_ref()))
+        };
+        self.vs.unfreeze();
+        saved.map_err(Error::from)
+    }
+}
+
+impl Model for Network {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let _guard = tch::no_grad_guard();
+        crate::model::guarded(|| Ok(self.module.forward(input)))
+    }
+
+    fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}

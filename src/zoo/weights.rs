@@ -1,0 +1,164 @@
+//! PyTorch checkpoints into native networks: `.pth` → safetensors through the project's
+//! own Python torch, then safetensors into a `VarStore` with every key and shape checked.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tch::nn::VarStore;
+use tch::Tensor;
+
+static CONVERTER: &str = include_str!("../../scripts/convert_weights.py");
+
+/// The Python that has torch: `$CEM_PYTHON`, else the project venv's
+/// (`.venv/bin/python` beside the crate), else `python3` from `PATH`.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("CEM_PYTHON") {
+        return p.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+/// Converts a PyTorch checkpoint (`.pth`, legacy or zip format; a state_dict, one
+/// nested under `params_ema`/`params`/`state_dict`/`model`, or a pickled module) to
+/// safetensors at `out`. `unsafe_pickle` allows arbitrary pickles (only for files you
+/// trust); by default torch loads with `weights_only=True`.
+pub fn convert_weights(input: &Path, out: &Path, unsafe_pickle: bool) -> Result<String> {
+    if !input.is_file() {
+        return Err(Error::io(
+            input,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint"),
+        ));
+    }
+    let script = std::env::temp_dir().join(format!("cem-convert-{}.py", std::process::id()));
+    std::fs::write(&script, CONVERTER).map_err(|e| Error::io(&script, e))?;
+    let mut cmd = Command::new(python());
+    cmd.arg(&script).arg(input).arg(out);
+    if unsafe_pickle {
+        cmd.arg("--unsafe-pickle");
+    }
+    let run = cmd.output().map_err(|e| Error::io(python(), e));
+    let _ = std::fs::remove_file(&script);
+    let run = run?;
+    if !run.status.success() {
+        return Err(Error::ResultFile {
+            path: input.to_path_buf(),
+            reason: format!(
+                "conversion to safetensors failed ({}): {}",
+                python().display(),
+                String::from_utf8_lossy(&run.stderr).trim()
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
+}
+
+/// Reads weights into `vs`: safetensors directly; `.pth`/`.pt` checkpoints are
+/// converted first (beside a temporary file). Every variable must be present with its
+/// shape and no unknown tensor may be left over; the error lists the differences.
+pub fn load_into(vs: &mut VarStore, path: &Path) -> Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let tensors = match ext {
+        "safetensors" => read(path)?,
+        "pth" | "pt" | "ckpt" => {
+            let tmp = tempfile_path(path);
+            convert_weights(path, &tmp, false)?;
+            let t = read(&tmp);
+            let _ = std::fs::remove_file(&tmp);
+            t?
+        }
+        _ => {
+            return Err(Error::invalid(
+                "weights",
+                path.display(),
+                "expected a .safetensors or .pth file",
+            ))
+        }
+    };
+    assign(vs, tensors, path)
+}
+
+fn tempfile_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("weights");
+    std::env::temp_dir().join(format!("cem-{stem}-{}.safetensors", std::process::id()))
+}
+
+fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    if !path.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such weights file"),
+        ));
+    }
+    Tensor::read_safetensors(path).map_err(|e| Error::ResultFile {
+        path: path.to_path_buf(),
+        reason: format!("not a readable safetensors file: {e}"),
+    })
+}
+
+fn assign(vs: &mut VarStore, tensors: Vec<(String, Tensor)>, path: &Path) -> Result<()> {
+    let mut vars = vs.variables();
+    let mut unknown = Vec::new();
+    let mut mismatched = Vec::new();
+    tch::no_grad(|| {
+        for (name, value) in tensors {
+            match vars.remove(&name) {
+                Some(mut var) => {
+                    if var.size() != value.size() {
+                        mismatched.push(format!(
+                            "{name}: file {:?}, network {:?}",
+                            value.size(),
+                            var.size()
+                        ));
+                    } else {
+                        var.copy_(&value.to_kind(var.kind()).to_device(var.device()));
+                    }
+                }
+                None => unknown.push(name),
+            }
+        }
+    });
+    let mut missing: Vec<String> = vars.into_keys().collect();
+    missing.sort();
+    unknown.sort();
+    if missing.is_empty() && unknown.is_empty() && mismatched.is_empty() {
+        return Ok(());
+    }
+    let list = |v: &[String]| {
+        let head: Vec<&str> = v.iter().take(6).map(String::as_str).collect();
+        let more = if v.len() > 6 {
+            format!(" and {} more", v.len() - 6)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", head.join(", "))
+    };
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("{} missing ({})", missing.len(), list(&missing)));
+    }
+    if !unknown.is_empty() {
+        parts.push(format!("{} unexpected ({})", unknown.len(), list(&unknown)));
+    }
+    if !mismatched.is_empty() {
+        parts.push(format!(
+            "{} of the wrong shape ({})",
+            mismatched.len(),
+            list(&mismatched)
+        ));
+    }
+    Err(Error::ResultFile {
+        path: path.to_path_buf(),
+        reason: format!(
+            "weights do not fit the network: {} — check --arch and its size options",
+            parts.join("; ")
+        ),
+    })
+}

@@ -1,0 +1,197 @@
+//! Native networks: shapes, PyTorch weight loading against the reference architectures,
+//! the real DnCNN's fixture PSNR, TorchScript export.
+
+mod common;
+
+use cem::prelude::*;
+use cem::zoo::{Arch, NetConfig, Network};
+
+fn tiny(arch: Arch, scale: i64) -> NetConfig {
+    NetConfig::new(arch, scale).feats(16).blocks(2).groups(2)
+}
+
+#[test]
+fn every_architecture_has_the_right_output_shape() {
+    tch::manual_seed(0);
+    for arch in Arch::ALL {
+        let scales: &[i64] = if arch == Arch::Dncnn {
+            &[1]
+        } else {
+            &[1, 2, 3, 4]
+        };
+        for &scale in scales {
+            let net = Network::new(tiny(arch, scale), Device::Cpu).unwrap();
+            let x = Tensor::rand([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+            let y = net.forward(&x).unwrap();
+            assert_eq!(
+                y.size(),
+                [2, 3, 32 * scale, 32 * scale],
+                "{arch:?} x{scale}"
+            );
+            assert!(net.parameters() > 0);
+        }
+    }
+    let err = Network::new(NetConfig::new(Arch::Dncnn, 4), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("scale"), "{err}");
+    let err = Network::new(NetConfig::new(Arch::Rcan, 4).feats(20), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("multiple of 16"), "{err}");
+    assert!(Arch::parse("swin").is_err());
+    assert_eq!(Arch::parse("RCAN-AP16").unwrap(), Arch::RcanAp16);
+}
+
+/// `NAME.pth` in the native network turns `input` of `NAME_io.safetensors` into its
+/// `output` to 1e-4.
+fn check_reference(name: &str, config: NetConfig) {
+    let Some(shared) = common::shared(name) else {
+        return;
+    };
+    let dir = shared.join("reference/architectures");
+    let net = Network::load(config, dir.join(format!("{name}.pth")), Device::Cpu).unwrap();
+    let io = Tensor::read_safetensors(dir.join(format!("{name}_io.safetensors"))).unwrap();
+    let get = |k: &str| io.iter().find(|(n, _)| n == k).unwrap().1.shallow_clone();
+    let y = net.forward(&get("input")).unwrap();
+    let want = get("output");
+    assert_eq!(y.size(), want.size(), "{name}");
+    let diff = (y - want).abs().max().double_value(&[]);
+    eprintln!("{name}: max abs difference {diff:.2e}");
+    assert!(diff < 1e-4, "{name}: max abs difference {diff}");
+}
+
+#[test]
+fn srcnn_matches_the_reference() {
+    check_reference("srcnn_x4", NetConfig::new(Arch::Srcnn, 4));
+}
+
+#[test]
+fn msrresnet_matches_the_reference() {
+    check_reference("msrresnet_x4", NetConfig::new(Arch::SrResNet, 4));
+}
+
+#[test]
+fn edsr_baseline_matches_the_reference() {
+    check_reference("edsr_baseline_x4", NetConfig::new(Arch::Edsr, 4));
+}
+
+#[test]
+fn rcan_matches_the_reference() {
+    check_reference(
+        "rcan_g2b4_x4",
+        NetConfig::new(Arch::Rcan, 4).groups(2).blocks(4),
+    );
+}
+
+#[test]
+fn rcan_ap16_matches_the_reference() {
+    check_reference(
+        "rcan_ap16_g2b4_x4",
+        NetConfig::new(Arch::RcanAp16, 4).groups(2).blocks(4),
+    );
+}
+
+#[test]
+fn native_dncnn_from_the_legacy_pth_reproduces_the_fixture() {
+    let Some(shared) = common::shared("native_dncnn_from_the_legacy_pth_reproduces_the_fixture")
+    else {
+        return;
+    };
+    let net = Network::load(
+        NetConfig::new(Arch::Dncnn, 1),
+        shared.join("data/models/dncnn_color_blind.pth"),
+        Device::Cpu,
+    )
+    .unwrap();
+    let noisy = load_rgb(shared.join("reference/fixtures/demo_2_dn_sigma50_seed0.png")).unwrap();
+    let gt = load_rgb(shared.join("data/test-images/demo_2.png")).unwrap();
+    let out =
+        tensor_to_rgb(&forward_checked(&net, &to_tensor(&noisy, Device::Cpu), 1).unwrap()).unwrap();
+    let psnr = roi_psnr(&out, &gt, Roi::paper_demo()).unwrap();
+    eprintln!("native DnCNN ROI PSNR {psnr:.6} dB (reference 24.0414)");
+    assert!((psnr - 24.0414).abs() < 1e-3, "{psnr}");
+}
+
+#[test]
+fn weights_that_do_not_fit_are_named_and_round_trip_otherwise() {
+    tch::manual_seed(1);
+    let dir = tempfile::tempdir().unwrap();
+    let a = Network::new(tiny(Arch::SrResNet, 2), Device::Cpu).unwrap();
+    let path = dir.path().join("a.safetensors");
+    a.save_weights(&path).unwrap();
+    let b = Network::load(tiny(Arch::SrResNet, 2), &path, Device::Cpu).unwrap();
+    let x = Tensor::rand([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let same = (a.forward(&x).unwrap() - b.forward(&x).unwrap())
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert_eq!(same, 0.0);
+    assert_eq!(b.name(), "a");
+
+    let err = Network::load(tiny(Arch::Edsr, 2), &path, Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing") && err.contains("unexpected") && err.contains("a.safetensors"),
+        "{err}"
+    );
+    let err = Network::load(tiny(Arch::SrResNet, 2).feats(32), &path, Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("wrong shape"), "{err}");
+    let err = Network::load(
+        tiny(Arch::SrResNet, 2),
+        dir.path().join("none.safetensors"),
+        Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("none.safetensors"), "{err}");
+    std::fs::write(dir.path().join("bad.safetensors"), b"not safetensors").unwrap();
+    let err = Network::load(
+        tiny(Arch::SrResNet, 2),
+        dir.path().join("bad.safetensors"),
+        Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("bad.safetensors"), "{err}");
+}
+
+#[test]
+fn exported_torchscript_runs_the_same() {
+    tch::manual_seed(2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Network::new(tiny(Arch::Rcan, 2), Device::Cpu).unwrap();
+    let path = dir.path().join("rcan.pt");
+    net.export_torchscript(&path, 32).unwrap();
+    let ts = TorchScript::load(&path, Device::Cpu).unwrap();
+    let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let d = (net.forward(&x).unwrap() - ts.forward(&x).unwrap())
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(d < 1e-5, "{d}");
+}
+
+#[test]
+fn shipped_models_beat_doing_nothing_on_the_held_out_photo() {
+    let hr = cem::demo::demo_image().unwrap(); // astronaut.png: held out from training
+    for (name, task) in [
+        ("dncnn-s-dn50", Task::Dn { sigma: 50.0 }),
+        ("srresnet-s-x4", Task::Sr { scale: 4 }),
+    ] {
+        let net = cem::zoo::shipped(name, Device::Cpu).unwrap();
+        assert_eq!(net.name(), name);
+        let input = task.degradation(0).unwrap().degrade(&hr).unwrap();
+        let scale = task.degradation(0).unwrap().scale();
+        let out = forward_checked(&net, &to_tensor(&input, Device::Cpu), scale).unwrap();
+        let got = cem::image::psnr(&tensor_to_rgb(&out).unwrap(), &hr).unwrap();
+        let nothing = if scale == 1 {
+            cem::image::psnr(&input, &hr).unwrap()
+        } else {
+            let up = cem::degrade::resample::pil_bicubic(&input, hr.width(), hr.height());
+            cem::image::psnr(&up, &hr).unwrap()
+        };
+        eprintln!("{name}: {got:.2} dB vs {nothing:.2} dB doing nothing");
+        assert!(got > nothing + 1.0, "{name}: {got} vs {nothing}");
+    }
+    assert!(cem::zoo::shipped("nope", Device::Cpu).is_err());
+}
