@@ -257,7 +257,7 @@ impl MapSet {
                 Section { title: None, rows }
             })
             .collect();
-        let ordered: Vec<StatRow> = ordered.into_iter().map(StatRow::clone).collect();
+        let ordered: Vec<StatRow> = ordered.into_iter().cloned().collect();
         let frame = rows_frame(&ordered, &["library", "model"])?;
         let mut headers = vec!["Datasets".to_string(), "Models".to_string()];
         headers.extend(STAT_HEADERS.iter().map(|s| s.to_string()));

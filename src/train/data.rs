@@ -57,7 +57,7 @@ impl TrainTask {
         match *self {
             TrainTask::Single(task) => task.degradation(seed)?.degrade(hr),
             TrainTask::Mixed { scale, sigma } => {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d69_7865_64);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_6978_6564);
                 match rng.gen_range(0..3) {
                     0 => {
                         let lr = Task::Sr { scale }.degradation(seed)?.degrade(hr)?;

@@ -128,7 +128,7 @@ impl TrainConfig {
             TrainTask::Mixed { scale, .. } => scale,
             _ => 1,
         });
-        if self.crop == 0 || self.crop % s != 0 {
+        if self.crop == 0 || !self.crop.is_multiple_of(s) {
             return Err(Error::BlockDoesNotDivide {
                 block: s,
                 what: "training crop (the SR scale must divide it)".into(),
@@ -262,7 +262,7 @@ pub fn train(
         &config.task,
         config.val_crops,
         config.crop,
-        config.seed ^ 0x5641_4c,
+        config.seed ^ 0x0056_414c,
         device,
     )?;
     report.baseline_psnr = baseline(&val_x, &val_y, config.net.scale)?;
