@@ -161,12 +161,12 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
         x += tile as i32 + GAP;
     }
     let cx = x + side_w / 2;
-    pie(&mut fig, cx, top + 80, 72, Shares::of(m), SMALL);
+    pie(&mut fig, cx, top + 98, 70, Shares::of(m), SMALL);
     let range = range_or_zero(m);
     colorbar(
         &mut fig,
         x + 20,
-        top + 178,
+        top + 200,
         side_w as u32 - 40,
         14,
         range,
@@ -174,7 +174,7 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
         style.bound_for(m),
         SMALL,
     );
-    fig.text(cx, top + 226, "effect (dB)", SMALL, Align::Center);
+    fig.text(cx, top + 246, "effect (dB)", SMALL, Align::Center);
     Ok(fig)
 }
 
@@ -207,16 +207,23 @@ fn map_cell(
     axis: Option<(f64, f64)>,
 ) -> Result<Figure> {
     let m = &view.map;
-    let mut fig = Figure::new(tile, tile + 64);
+    let mut fig = Figure::new(tile, tile + 72);
     fig.push(Op::Image {
         x: 0,
         y: 0,
         image: fit(&map_image(m, view.input.as_ref(), style)?, tile),
     });
-    let r = 26;
-    pie(&mut fig, r + 2, tile as i32 + 8 + r, r, Shares::of(m), 9.0);
+    let r = 24;
+    pie(
+        &mut fig,
+        r + 12,
+        tile as i32 + 12 + r,
+        r,
+        Shares::of(m),
+        9.0,
+    );
     let range = range_or_zero(m);
-    let bar_x = 2 * r + 14;
+    let bar_x = 2 * r + 30;
     colorbar(
         &mut fig,
         bar_x,
@@ -252,7 +259,7 @@ pub fn grid(
         });
     }
     let tile = 200u32;
-    let (cell_w, cell_h) = (tile as i32 + GAP, tile as i32 + 64 + GAP);
+    let (cell_w, cell_h) = (tile as i32 + GAP, tile as i32 + 72 + GAP);
     let left = 130;
     let top = 36;
     let width = MARGIN + left + cols as i32 * cell_w + MARGIN - GAP;
@@ -351,7 +358,7 @@ pub fn compare(views: &[MapView], titles: Option<&[String]>, style: &MapStyle) -
     let n = views.len() as i32;
     let width = MARGIN * 2 + n * (tile as i32 + GAP) - GAP;
     let top = 34;
-    let height = MARGIN + top + tile as i32 + 130 + 60 + MARGIN;
+    let height = MARGIN + top + tile as i32 + 144 + 60 + MARGIN;
     let mut fig = Figure::new(width as u32, height as u32);
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for (i, (v, t)) in views.iter().zip(&titles).enumerate() {
@@ -365,7 +372,7 @@ pub fn compare(views: &[MapView], titles: Option<&[String]>, style: &MapStyle) -
         pie(
             &mut fig,
             x + tile as i32 / 2,
-            MARGIN + top + tile as i32 + 62,
+            MARGIN + top + tile as i32 + 74,
             54,
             Shares::of(&v.map),
             SMALL,
@@ -375,7 +382,7 @@ pub fn compare(views: &[MapView], titles: Option<&[String]>, style: &MapStyle) -
         hi = hi.max(b);
     }
     let bar_w = (width - 2 * MARGIN).min(520) as u32;
-    let bar_y = MARGIN + top + tile as i32 + 134;
+    let bar_y = MARGIN + top + tile as i32 + 148;
     colorbar(
         &mut fig,
         (width - bar_w as i32) / 2,
@@ -476,7 +483,7 @@ pub fn pies(stats: &[PieStats], style: &MapStyle) -> Result<Figure> {
         .map(|t| stats.iter().filter(|s| s.task == *t).count())
         .max()
         .unwrap_or(1) as i32;
-    let (cell_w, cell_h) = (170, 230);
+    let (cell_w, cell_h) = (170, 252);
     let width = MARGIN * 2 + per_row * cell_w;
     let height = MARGIN * 2 + tasks.len() as i32 * (cell_h + 30);
     let mut fig = Figure::new(width as u32, height as u32);
@@ -499,11 +506,11 @@ pub fn pies(stats: &[PieStats], style: &MapStyle) -> Result<Figure> {
             if let Some(year) = s.year {
                 fig.text(cx, top + 26, year.to_string(), SMALL, Align::Center);
             }
-            pie(&mut fig, cx, top + 96, 56, s.shares, SMALL);
+            pie(&mut fig, cx, top + 126, 56, s.shares, SMALL);
             colorbar(
                 &mut fig,
                 cx - 70,
-                top + 164,
+                top + 198,
                 140,
                 10,
                 s.range,

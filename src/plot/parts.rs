@@ -196,7 +196,8 @@ impl Shares {
 }
 
 /// A pie of positive (red), negative (blue) and none (grey) centred at `(cx, cy)`,
-/// starting at 12 o'clock, clockwise, with percentages on slices of at least 3 %.
+/// starting at 12 o'clock, clockwise, with the percentages of slices of at least 1 %
+/// (inside from 8 %, else just outside the rim).
 pub fn pie(fig: &mut Figure, cx: i32, cy: i32, radius: i32, shares: Shares, font: f64) {
     let total = shares.positive + shares.negative + shares.none;
     if total <= 0.0 {
@@ -224,22 +225,29 @@ pub fn pie(fig: &mut Figure, cx: i32, cy: i32, radius: i32, shares: Shares, font
             (0..=steps).map(|i| at(start + sweep * i as f64 / steps as f64, radius as f64)),
         );
         fig.push(Op::Polygon { points, color });
-        if value / total >= 0.03 {
-            let (lx, ly) = at(start + sweep / 2.0, radius as f64 * 0.62);
+        let share = value / total;
+        if share >= 0.01 {
+            // big slices carry their label inside; small ones just outside the rim
+            let inside = share >= 0.08;
+            let (lx, ly) = at(
+                start + sweep / 2.0,
+                radius as f64 * if inside { 0.62 } else { 1.22 },
+            );
             let label = if value >= 10.0 {
                 format!("{value:.0}%")
             } else {
                 format!("{value:.1}%")
             };
+            let on_dark = inside && color != NONE_GREY;
             fig.push(Op::Text {
                 x: lx,
                 y: ly,
                 text: label,
                 size: font,
-                color: if color == NONE_GREY {
-                    Rgb([0, 0, 0])
-                } else {
+                color: if on_dark {
                     Rgb([255, 255, 255])
+                } else {
+                    Rgb([0, 0, 0])
                 },
                 align: Align::Center,
                 bold: false,
