@@ -7,7 +7,8 @@ use cem::prelude::*;
 use cem::zoo::{Arch, NetConfig, Network};
 
 fn tiny(arch: Arch, scale: i64) -> NetConfig {
-    NetConfig::new(arch, scale).feats(16).blocks(2).groups(2)
+    let feats = if arch == Arch::SwinIr { 12 } else { 16 };
+    NetConfig::new(arch, scale).feats(feats).blocks(2).groups(2)
 }
 
 #[test]
@@ -36,6 +37,8 @@ fn every_architecture_has_the_right_output_shape() {
     let err = Network::new(NetConfig::new(Arch::Rcan, 4).feats(20), Device::Cpu).unwrap_err();
     assert!(err.to_string().contains("multiple of 16"), "{err}");
     assert!(Arch::parse("swin").is_err());
+    let err = Network::new(NetConfig::new(Arch::SwinIr, 4).feats(64), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("multiple of 6"), "{err}");
     assert_eq!(Arch::parse("RCAN-AP16").unwrap(), Arch::RcanAp16);
 }
 
@@ -86,6 +89,19 @@ fn rcan_ap16_matches_the_reference() {
         "rcan_ap16_g2b4_x4",
         NetConfig::new(Arch::RcanAp16, 4).groups(2).blocks(4),
     );
+}
+
+#[test]
+fn swinir_light_matches_the_reference() {
+    check_reference("swinir_light_x4", NetConfig::new(Arch::SwinIr, 4));
+}
+
+#[test]
+fn swinir_pads_inputs_that_are_not_window_multiples() {
+    tch::manual_seed(3);
+    let net = Network::new(tiny(Arch::SwinIr, 2), Device::Cpu).unwrap();
+    let x = Tensor::rand([1, 3, 20, 28], (Kind::Float, Device::Cpu));
+    assert_eq!(net.forward(&x).unwrap().size(), [1, 3, 40, 56]);
 }
 
 #[test]

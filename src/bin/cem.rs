@@ -56,7 +56,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// srcnn, dncnn, srresnet, edsr, rcan or rcan_ap16.
+    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir.
     #[arg(long)]
     arch: String,
     /// sr, dn, dr or mixed.

@@ -3,7 +3,8 @@
 //! The paper's representative architectures with PyTorch's parameter names, so a
 //! state_dict loads one to one: [`Arch::Srcnn`], [`Arch::Dncnn`], [`Arch::SrResNet`]
 //! (BasicSR's MSRResNet), [`Arch::Edsr`] (baseline), [`Arch::Rcan`] and
-//! [`Arch::RcanAp16`] (Fig. 9a). Weights come from safetensors, or from `.pth`
+//! [`Arch::RcanAp16`] (Fig. 9a) and [`Arch::SwinIr`] (the lightweight configuration by
+//! default). Weights come from safetensors, or from `.pth`
 //! checkpoints through the project's Python torch (libtorch's C++ loader reads neither
 //! legacy `.pth` files nor PyTorch 2.x state_dicts); see [`convert_weights`].
 //!
@@ -14,16 +15,16 @@
 //! net.export_torchscript("msrresnet_x4.pt", 64)?;   // for PyTorch users
 //! # Ok(()) }
 //! ```
-//!
-//! Not yet here: SwinIR (lightweight) — see the issue notes.
 
 mod layers;
 mod nets;
 mod shipped;
+mod swinir;
 mod weights;
 
 pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
 pub use shipped::{shipped, shipped_names};
+pub use swinir::SwinIr;
 pub use weights::{convert_weights, load_into, python};
 
 use crate::error::{Error, Result};
@@ -48,21 +49,24 @@ pub enum Arch {
     Rcan,
     /// RCAN with 16x16 average-pool channel attention (RCAN_AP16, Fig. 9a).
     RcanAp16,
+    /// SwinIR (6 heads, 8x8 windows, MLP ratio 2).
+    SwinIr,
 }
 
 impl Arch {
     /// All architectures.
-    pub const ALL: [Arch; 6] = [
+    pub const ALL: [Arch; 7] = [
         Arch::Srcnn,
         Arch::Dncnn,
         Arch::SrResNet,
         Arch::Edsr,
         Arch::Rcan,
         Arch::RcanAp16,
+        Arch::SwinIr,
     ];
 
     /// Parses `srcnn`, `dncnn`, `srresnet` (or `msrresnet`), `edsr`, `rcan`,
-    /// `rcan_ap16`.
+    /// `rcan_ap16`, `swinir`.
     pub fn parse(name: &str) -> Result<Arch> {
         match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "srcnn" => Ok(Arch::Srcnn),
@@ -71,10 +75,11 @@ impl Arch {
             "edsr" => Ok(Arch::Edsr),
             "rcan" => Ok(Arch::Rcan),
             "rcan_ap16" | "rcanap16" => Ok(Arch::RcanAp16),
+            "swinir" => Ok(Arch::SwinIr),
             _ => Err(Error::invalid(
                 "arch",
                 name,
-                "expected srcnn, dncnn, srresnet, edsr, rcan or rcan_ap16",
+                "expected srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir",
             )),
         }
     }
@@ -88,6 +93,7 @@ impl Arch {
             Arch::Edsr => "edsr",
             Arch::Rcan => "rcan",
             Arch::RcanAp16 => "rcan_ap16",
+            Arch::SwinIr => "swinir",
         }
     }
 }
@@ -105,19 +111,21 @@ pub struct NetConfig {
     /// Residual blocks (SRResNet, EDSR), blocks per group (RCAN), or convolutions
     /// (DnCNN).
     pub blocks: usize,
-    /// Residual groups (RCAN).
+    /// Residual groups (RCAN), residual Swin Transformer blocks (SwinIR).
     pub groups: usize,
 }
 
 impl NetConfig {
     /// The published size: SRCNN 64; DnCNN 64 x 20 (the colour blind model);
-    /// SRResNet and EDSR baseline 64 x 16; RCAN 64, 10 groups x 20 blocks.
+    /// SRResNet and EDSR baseline 64 x 16; RCAN 64, 10 groups x 20 blocks; SwinIR
+    /// lightweight, 60 channels, 4 groups x 6 blocks.
     pub fn new(arch: Arch, scale: i64) -> Self {
         let (feats, blocks, groups) = match arch {
             Arch::Srcnn => (64, 0, 0),
             Arch::Dncnn => (64, 20, 0),
             Arch::SrResNet | Arch::Edsr => (64, 16, 0),
             Arch::Rcan | Arch::RcanAp16 => (64, 20, 10),
+            Arch::SwinIr => (60, 6, 4),
         };
         NetConfig {
             arch,
@@ -167,6 +175,13 @@ impl NetConfig {
                 "RCAN's attention squeezes by 16: use a multiple of 16",
             ));
         }
+        if self.arch == Arch::SwinIr && self.feats % 6 != 0 {
+            return Err(Error::invalid(
+                "feats",
+                self.feats,
+                "SwinIR has 6 heads: use a multiple of 6",
+            ));
+        }
         if self.arch == Arch::Dncnn && self.blocks < 2 {
             return Err(Error::invalid(
                 "blocks",
@@ -188,6 +203,7 @@ impl NetConfig {
             Arch::RcanAp16 => {
                 Box::new(Rcan::new(p, f, self.groups, b, 16, s, Pooling::Average(16)))
             }
+            Arch::SwinIr => Box::new(SwinIr::new(p, f, self.groups, b, 6, 8, 2, s)),
         }
     }
 }

@@ -103,12 +103,21 @@ fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
     })
 }
 
+/// Buffers the native networks recompute for every input size (SwinIR's
+/// `relative_position_index` and `attn_mask`), skipped when loading.
+fn is_recomputed_buffer(name: &str) -> bool {
+    name.ends_with(".relative_position_index") || name.ends_with(".attn_mask")
+}
+
 fn assign(vs: &mut VarStore, tensors: Vec<(String, Tensor)>, path: &Path) -> Result<()> {
     let mut vars = vs.variables();
     let mut unknown = Vec::new();
     let mut mismatched = Vec::new();
     tch::no_grad(|| {
         for (name, value) in tensors {
+            if is_recomputed_buffer(&name) {
+                continue;
+            }
             match vars.remove(&name) {
                 Some(mut var) => {
                     if var.size() != value.size() {
