@@ -37,7 +37,7 @@ impl Attention {
             .view([n, n, -1])
             .permute([2, 0, 1])
             .contiguous();
-        attn = attn + bias.unsqueeze(0);
+        attn += bias.unsqueeze(0);
         if let Some(mask) = mask {
             let nw = mask.size()[0];
             attn = attn.view([b / nw, nw, self.heads, n, n]) + mask.unsqueeze(1).unsqueeze(0);
