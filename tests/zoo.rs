@@ -211,3 +211,41 @@ fn shipped_models_beat_doing_nothing_on_the_held_out_photo() {
     }
     assert!(cem::zoo::shipped("nope", Device::Cpu).is_err());
 }
+
+#[test]
+fn nested_legacy_and_dataparallel_checkpoints_load() {
+    // a BasicSR-style checkpoint: {'params_ema': {'module.' + key: tensor}}, written by
+    // the project's torch in the legacy (pre-zip) format
+    tch::manual_seed(4);
+    let dir = tempfile::tempdir().unwrap();
+    let a = Network::new(tiny(Arch::Edsr, 2), Device::Cpu).unwrap();
+    let st = dir.path().join("a.safetensors");
+    a.save_weights(&st).unwrap();
+    let pth = dir.path().join("nested.pth");
+    let script = "import sys, torch, json, struct\n\
+        raw = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]; head = json.loads(raw[8:8 + n])\n\
+        sd = {}\n\
+        for k, v in head.items():\n\
+        \x20   if k == '__metadata__': continue\n\
+        \x20   a, b = v['data_offsets']; buf = bytearray(raw[8 + n + a:8 + n + b])\n\
+        \x20   sd['module.' + k] = torch.frombuffer(buf, dtype=torch.float32).reshape(v['shape']).clone()\n\
+        torch.save({'params_ema': sd, 'iter': 7}, sys.argv[2], _use_new_zipfile_serialization=False)\n";
+    let run = std::process::Command::new(cem::zoo::python())
+        .args(["-c", script])
+        .arg(&st)
+        .arg(&pth)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let b = Network::load(tiny(Arch::Edsr, 2), &pth, Device::Cpu).unwrap();
+    let x = Tensor::rand([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let d = (a.forward(&x).unwrap() - b.forward(&x).unwrap())
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert_eq!(d, 0.0);
+}
