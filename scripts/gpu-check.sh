@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One prepared run for the `device` tool (an H100/H200 with PyTorch 2.11.0, no cargo).
 # Here, first:   cargo build --release && mkdir -p .gpu && cp $CARGO_TARGET_DIR/release/cem .gpu/ \
+#                && strip .gpu/cem && gzip -9 .gpu/cem   # 74 MB stripped: over the tool's 64 MiB unzipped \
 #                && cp ../shared/data/models/dncnn_color_blind.torchscript.pt ../shared/data/test-images/demo_2.png \
 #                      ../shared/reference/fixtures/demo_2_dn_sigma50_seed0.png .gpu/ \
 #                && cp -r ../shared/data/patches-div2k-8 .gpu/ \
@@ -12,6 +13,7 @@ mkdir -p "$out"
 torch_lib=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib
 export LD_LIBRARY_PATH=$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 g=.gpu
+[ -x $g/cem ] || { gunzip -k $g/cem.gz && chmod +x $g/cem; }
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
 $g/cem info | tee "$out/info.txt"
 python3 -c 'import torch; print("python torch", torch.__version__, torch.version.cuda, torch.cuda.is_available())' | tee -a "$out/info.txt"
