@@ -86,7 +86,8 @@ pub fn run_demo(out: &Path, task: Task, progress: bool) -> Result<CausalEffectMa
     let hr = demo_image()?;
     let model = demo_network(&task, Device::Cpu)?;
     std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
-    let input = task.degradation(0)?.degrade(&hr)?;
+    let degradation = task.degradation(0)?;
+    let input = degradation.degrade(&hr)?;
     // the map runs on this same input, degraded once
     let cem = Cem::coarse_to_fine()
         .seed(0)
@@ -94,7 +95,7 @@ pub fn run_demo(out: &Path, task: Task, progress: bool) -> Result<CausalEffectMa
         .image_name("astronaut-crop")
         .input(input.clone())
         .checkpoint(out.join("cem.partial.json"));
-    let scale = task.degradation(0)?.scale();
+    let scale = degradation.scale();
     let output = forward_checked(&model, &to_tensor(&input, Device::Cpu), scale)?;
     save_rgb(&hr, out.join("hr.png"))?;
     save_rgb(&input, out.join("input.png"))?;

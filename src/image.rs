@@ -110,9 +110,7 @@ pub fn decode_rgb(bytes: &[u8]) -> Result<RgbImage> {
 /// Saves an RGB image; the format follows the extension (`.png`, `.jpg`).
 pub fn save_rgb(img: &RgbImage, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    crate::paths::create_parent(path)?;
     img.save(path).map_err(|e| Error::Image {
         path: path.to_path_buf(),
         reason: e.to_string(),

@@ -34,6 +34,7 @@ pub mod image;
 pub mod library;
 pub mod map;
 pub mod model;
+mod paths;
 pub mod plot;
 pub mod prelude;
 pub mod stats;

@@ -463,11 +463,12 @@ fn map_command(a: MapArgs) -> Result<()> {
     let map = cem.run(model.as_ref(), &hr, &task, roi)?;
     cem::map::save(&map, &a.out)?;
     // the model's input and output beside the map, for `cem plot`
+    let degradation = task.degradation(a.seed)?;
     let input = match &a.input {
         Some(p) => load_rgb(p)?,
-        None => task.degradation(a.seed)?.degrade(&hr)?,
+        None => degradation.degrade(&hr)?,
     };
-    let scale = task.degradation(a.seed)?.scale();
+    let scale = degradation.scale();
     let output = forward_checked(model.as_ref(), &to_tensor(&input, device), scale)?;
     save_rgb(&input, a.out.join(cem::plot::INPUT_NAME))?;
     save_rgb(&tensor_to_rgb(&output)?, a.out.join(cem::plot::OUTPUT_NAME))?;

@@ -301,19 +301,10 @@ impl Library {
 }
 
 fn list_images(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Library {
+    let files = crate::paths::files_with_extension(dir, exts).map_err(|e| Error::Library {
         path: dir.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
-        })
-        .collect();
-    files.sort();
     if files.is_empty() {
         return Err(Error::Library {
             path: dir.to_path_buf(),

@@ -288,11 +288,7 @@ impl Figure {
     /// Writes `.png` or `.svg`, by the extension; creates the folder.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = crate::paths::extension(path);
         let bytes = match ext.as_str() {
             "png" => self.to_png()?,
             "svg" => self.to_svg()?.into_bytes(),
@@ -304,9 +300,7 @@ impl Figure {
                 ))
             }
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        crate::paths::create_parent(path)?;
         std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
     }
 

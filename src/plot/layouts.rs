@@ -8,7 +8,7 @@ use super::parts::{colorbar, fit, map_image, pie, with_roi_box, MapStyle, Shares
 use crate::error::{Error, Result};
 use crate::image::load_rgb;
 use crate::map::{self, CausalEffectMap};
-use crate::stats::{task_title, Table};
+use crate::stats::{column_floats, column_strings, task_title, Table};
 use image::RgbImage;
 use std::collections::HashMap;
 use std::path::Path;
@@ -424,20 +424,8 @@ impl PieStats {
     /// `years` maps model names to years.
     pub fn from_table1(table: &Table, years: &HashMap<String, u32>) -> Result<Vec<PieStats>> {
         let f = table.frame();
-        let s = |name: &str| -> Result<Vec<String>> {
-            Ok(f.column(name)?
-                .str()?
-                .iter()
-                .map(|v| v.unwrap_or("").to_string())
-                .collect())
-        };
-        let x = |name: &str| -> Result<Vec<f64>> {
-            Ok(f.column(name)?
-                .f64()?
-                .iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect())
-        };
+        let s = |name: &str| column_strings(f, name);
+        let x = |name: &str| column_floats(f, name);
         let (tasks, models) = (s("task")?, s("model")?);
         let (pos, neg, none, lo, hi) = (
             x("positive_pct")?,

@@ -213,6 +213,26 @@ impl Row {
     }
 }
 
+/// A string column as owned strings (`""` for nulls).
+pub fn column_strings(frame: &DataFrame, name: &str) -> Result<Vec<String>> {
+    Ok(frame
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect())
+}
+
+/// A float column as `f64`s (NaN for nulls).
+pub fn column_floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    Ok(frame
+        .column(name)?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
 /// A short name for a library source: `builtin` for the embedded one, else the last
 /// component of its path (`/data/patches-div2k-8` → `patches-div2k-8`).
 pub fn library_name(source: &str) -> String {

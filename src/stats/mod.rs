@@ -31,6 +31,6 @@ mod table;
 mod tables;
 
 pub use collect::find_maps;
-pub use frames::{library_name, MapSet};
+pub use frames::{column_floats, column_strings, library_name, MapSet};
 pub use table::{fixed, range_cell, Section, Table};
 pub use tables::task_title;

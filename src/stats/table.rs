@@ -217,14 +217,8 @@ impl Table {
     /// paper's layout, `.txt` plain text.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        let ext = crate::paths::extension(path);
+        crate::paths::create_parent(path)?;
         let text = match ext.as_str() {
             "csv" | "parquet" => {
                 let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;

@@ -1,6 +1,6 @@
 //! The paper's Tables I, II and III, computed from a [`MapSet`].
 
-use super::frames::MapSet;
+use super::frames::{column_floats, column_strings, MapSet};
 use super::table::{fixed, range_cell, Section, Table};
 use crate::error::Result;
 use crate::map::CausalEffectMap;
@@ -77,22 +77,10 @@ impl StatRow {
 }
 
 fn read_rows(g: &DataFrame, keys: &[&str]) -> Result<Vec<StatRow>> {
-    let f = |name: &str| -> Result<Vec<f64>> {
-        Ok(g.column(name)?
-            .f64()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
-    };
+    let f = |name: &str| column_floats(g, name);
     let key_cols = keys
         .iter()
-        .map(|k| -> Result<Vec<String>> {
-            Ok(g.column(k)?
-                .str()?
-                .iter()
-                .map(|v| v.unwrap_or("").to_string())
-                .collect())
-        })
+        .map(|k| column_strings(g, k))
         .collect::<Result<Vec<_>>>()?;
     let count = |name: &str| -> Result<Vec<u32>> {
         Ok(g.column(name)?
@@ -319,22 +307,11 @@ impl MapSet {
             ],
             vec![false, false, false],
         )?;
-        let names: Vec<String> = frame
-            .column("strategy")?
-            .str()?
-            .iter()
-            .map(|s| s.unwrap_or("").to_string())
-            .collect();
-        let inf = frame.column("inferences_pct")?.f64()?.clone();
-        let sim = frame.column("similarity_pct")?.f64()?.clone();
+        let names = column_strings(&frame, "strategy")?;
+        let inf = column_floats(&frame, "inferences_pct")?;
+        let sim = column_floats(&frame, "similarity_pct")?;
         let rows = (0..frame.height())
-            .map(|i| {
-                vec![
-                    names[i].clone(),
-                    fixed(inf.get(i).unwrap_or(f64::NAN), 1),
-                    fixed(sim.get(i).unwrap_or(f64::NAN), 2),
-                ]
-            })
+            .map(|i| vec![names[i].clone(), fixed(inf[i], 1), fixed(sim[i], 2)])
             .collect();
         let mut notes = vec![format!(
             "Against {} full-pipeline map(s); means over the maps of each strategy.",

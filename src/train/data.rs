@@ -100,20 +100,8 @@ impl Photos {
 
     /// Every PNG/JPEG in `dir`.
     pub fn from_folder(dir: &Path) -> Result<Self> {
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .map(|e| e.to_ascii_lowercase())
-                        .as_deref(),
-                    Some("png" | "jpg" | "jpeg")
-                )
-            })
-            .collect();
-        paths.sort();
+        let paths = crate::paths::files_with_extension(dir, &["png", "jpg", "jpeg"])
+            .map_err(|e| Error::io(dir, e))?;
         if paths.is_empty() {
             return Err(Error::invalid(
                 "photo folder",

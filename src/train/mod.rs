@@ -237,7 +237,7 @@ pub fn train(
         };
         if same(&saved.config) != same(config) {
             return Err(Error::ResultFile {
-                path: state_path,
+                path: state_path.clone(),
                 reason: "this folder holds a run with other settings; use another output folder"
                     .into(),
             });
@@ -285,7 +285,7 @@ pub fn train(
     let save = |report: &mut TrainReport, net: &Network| -> Result<()> {
         report.seconds = seconds_before + started.elapsed().as_secs_f64();
         net.save_weights(out.join(WEIGHTS_NAME))?;
-        crate::map::files::write_atomic(&state_path_of(out), &serde_json::to_vec_pretty(report)?)
+        crate::map::files::write_atomic(&state_path, &serde_json::to_vec_pretty(report)?)
     };
     while report.step < config.steps {
         if crate::engine::stop_requested() {
@@ -335,10 +335,6 @@ pub fn train(
     }
     bar.finish();
     Ok(report)
-}
-
-fn state_path_of(out: &Path) -> std::path::PathBuf {
-    out.join(STATE_NAME)
 }
 
 /// Mean PSNR over the batch, on u8-rounded images as everywhere in the toolkit.

@@ -56,9 +56,9 @@ impl Module for ResBlock {
 }
 
 /// Sub-pixel upsampling by `scale` (2, 3, 4 or 8): for 2^n, n times a conv to 4x
-/// channels then a pixel shuffle by 2; for 3 once to 9x then by 3. `convs[i]` names
-/// the i-th convolution (e.g. `upsample.0`, `upsample.2`). `act` runs after each
-/// shuffle (MSRResNet's leaky ReLU).
+/// channels then a pixel shuffle by 2; for 3 once to 9x then by 3. `name(i)` names
+/// the i-th convolution under `p` (e.g. `0`, `2` for `upsample.0`, `upsample.2`).
+/// With `leaky`, MSRResNet's leaky ReLU runs after each shuffle.
 #[derive(Debug)]
 pub struct Upsampler {
     steps: Vec<(nn::Conv2D, i64)>,
@@ -66,36 +66,48 @@ pub struct Upsampler {
 }
 
 impl Upsampler {
-    /// Builds the upsampler; `names` gives each step's convolution path.
-    pub fn new(p: &nn::Path, names: &[&str], feats: i64, scale: i64, leaky: bool) -> Self {
-        let factors: Vec<i64> = match scale {
-            1 => vec![],
-            3 => vec![3],
-            s if s > 0 && (s & (s - 1)) == 0 => {
-                std::iter::repeat_n(2, s.trailing_zeros() as usize).collect()
-            }
-            _ => vec![scale],
-        };
-        let steps = factors
-            .iter()
+    /// Builds the upsampler.
+    pub fn new(
+        p: &nn::Path,
+        name: impl Fn(usize) -> String,
+        feats: i64,
+        scale: i64,
+        leaky: bool,
+    ) -> Self {
+        let steps = factors(scale)
+            .into_iter()
             .enumerate()
-            .map(|(i, &f)| {
-                let name = names.get(i).copied().unwrap_or("up");
-                (conv(p / name, feats, feats * f * f, 3), f)
-            })
+            .map(|(i, f)| (conv(p / name(i), feats, feats * f * f, 3), f))
             .collect();
         Upsampler { steps, leaky }
     }
+}
 
-    /// The number of steps (`log2(scale)` for powers of two).
-    pub fn steps_for(scale: i64) -> usize {
-        match scale {
-            1 => 0,
-            3 => 1,
-            s if s > 0 && (s & (s - 1)) == 0 => s.trailing_zeros() as usize,
-            _ => 1,
+/// The pixel-shuffle factors of each step for `scale`.
+fn factors(scale: i64) -> Vec<i64> {
+    match scale {
+        1 => vec![],
+        3 => vec![3],
+        s if s > 0 && (s & (s - 1)) == 0 => {
+            std::iter::repeat_n(2, s.trailing_zeros() as usize).collect()
         }
+        _ => vec![scale],
     }
+}
+
+/// The DIV2K RGB mean that BasicSR's RCAN and SwinIR subtract.
+const DIV2K_MEAN: [f64; 3] = [0.4488, 0.4371, 0.4040];
+
+/// `x + sign * DIV2K_MEAN` per channel, with scalar arithmetic only (a traced tensor
+/// constant makes an exported TorchScript harder to load).
+pub fn shift_by_div2k_mean(x: &Tensor, sign: f64) -> Tensor {
+    let parts: Vec<Tensor> = x
+        .split(1, 1)
+        .iter()
+        .zip(DIV2K_MEAN)
+        .map(|(c, m)| c + sign * m)
+        .collect();
+    Tensor::cat(&parts, 1)
 }
 
 impl Module for Upsampler {

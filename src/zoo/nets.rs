@@ -1,7 +1,7 @@
 //! The networks: SRCNN, DnCNN, SRResNet (BasicSR's MSRResNet), EDSR (baseline) and RCAN
 //! (global-pool or AP16 channel attention), with PyTorch's parameter names.
 
-use super::layers::{conv, lrelu, ResBlock, Upsampler};
+use super::layers::{conv, lrelu, shift_by_div2k_mean, ResBlock, Upsampler};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
@@ -101,11 +101,6 @@ pub struct SrResNet {
 impl SrResNet {
     /// MSRResNet with `feats` channels and `blocks` residual blocks.
     pub fn new(p: &nn::Path, feats: i64, blocks: usize, scale: i64) -> Self {
-        let names: &[&str] = if scale == 3 {
-            &["upconv1"]
-        } else {
-            &["upconv1", "upconv2", "upconv3"]
-        };
         SrResNet {
             conv_first: conv(p / "conv_first", 3, feats, 3),
             body: (0..blocks)
@@ -114,7 +109,7 @@ impl SrResNet {
                     ResBlock::new(&b / "conv1", &b / "conv2", feats, 1.0)
                 })
                 .collect(),
-            up: Upsampler::new(p, names, feats, scale, true),
+            up: Upsampler::new(p, |i| format!("upconv{}", i + 1), feats, scale, true),
             conv_hr: conv(p / "conv_hr", feats, feats, 3),
             conv_last: conv(p / "conv_last", feats, 3, 3),
             scale,
@@ -155,9 +150,6 @@ impl Edsr {
     /// EDSR with `feats` channels, `blocks` residual blocks, `res_scale` (1 for the
     /// baseline, 0.1 for the large model).
     pub fn new(p: &nn::Path, feats: i64, blocks: usize, scale: i64, res_scale: f64) -> Self {
-        let steps = Upsampler::steps_for(scale);
-        let names: Vec<String> = (0..steps).map(|i| (2 * i).to_string()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let one = |name: &str, c_in, c_out| conv(p / name, c_in, c_out, 1);
         Edsr {
             sub_mean: one("sub_mean", 3, 3),
@@ -170,7 +162,7 @@ impl Edsr {
                 })
                 .collect(),
             body_last: conv(p / "body" / blocks, feats, feats, 3),
-            up: Upsampler::new(&(p / "tail" / 0), &names, feats, scale, false),
+            up: Upsampler::new(&(p / "tail" / 0), even, feats, scale, false),
             tail: conv(p / "tail" / 1, feats, 3, 3),
         }
     }
@@ -239,9 +231,6 @@ pub struct Rcan {
     conv_last: nn::Conv2D,
 }
 
-/// The DIV2K RGB mean BasicSR's RCAN subtracts.
-const DIV2K_MEAN: [f64; 3] = [0.4488, 0.4371, 0.4040];
-
 impl Rcan {
     /// RCAN with `feats` channels, `groups` x `blocks` RCABs, attention reduction
     /// `squeeze` (16), and the given pooling.
@@ -254,9 +243,6 @@ impl Rcan {
         scale: i64,
         pooling: Pooling,
     ) -> Self {
-        let steps = Upsampler::steps_for(scale);
-        let names: Vec<String> = (0..steps).map(|i| (2 * i).to_string()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let groups = (0..groups)
             .map(|g| {
                 let gp = p / "body" / g;
@@ -280,7 +266,7 @@ impl Rcan {
             conv_first: conv(p / "conv_first", 3, feats, 3),
             groups,
             conv_after_body: conv(p / "conv_after_body", feats, feats, 3),
-            up: Upsampler::new(&(p / "upsample"), &names, feats, scale, false),
+            up: Upsampler::new(&(p / "upsample"), even, feats, scale, false),
             conv_last: conv(p / "conv_last", feats, 3, 3),
         }
     }
@@ -288,7 +274,7 @@ impl Rcan {
 
 impl Module for Rcan {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let x = shift_channels(x, -1.0) * 255.0;
+        let x = shift_by_div2k_mean(x, -1.0) * 255.0;
         let h = x.apply(&self.conv_first);
         let mut r = h.shallow_clone();
         for (rcabs, c) in &self.groups {
@@ -296,18 +282,11 @@ impl Module for Rcan {
             r = g.apply(c) + r;
         }
         let r = r.apply(&self.conv_after_body) + h;
-        shift_channels(&(self.up.forward(&r).apply(&self.conv_last) / 255.0), 1.0)
+        shift_by_div2k_mean(&(self.up.forward(&r).apply(&self.conv_last) / 255.0), 1.0)
     }
 }
 
-/// `x + sign * DIV2K_MEAN` per channel, with scalar arithmetic only (a traced tensor
-/// constant makes the exported TorchScript unloadable by libtorch).
-fn shift_channels(x: &Tensor, sign: f64) -> Tensor {
-    let parts: Vec<Tensor> = x
-        .split(1, 1)
-        .iter()
-        .zip(DIV2K_MEAN)
-        .map(|(c, m)| c + sign * m)
-        .collect();
-    Tensor::cat(&parts, 1)
+/// Step names `0`, `2`, `4`, ...: a `Sequential` of (conv, pixel shuffle) pairs.
+fn even(i: usize) -> String {
+    (2 * i).to_string()
 }

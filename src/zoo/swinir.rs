@@ -5,11 +5,9 @@
 //! state_dict; its buffers (`relative_position_index`, `attn_mask`) are recomputed
 //! for every input size rather than loaded.
 
-use super::layers::conv;
+use super::layers::{conv, shift_by_div2k_mean};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
-
-const MEAN: [f64; 3] = [0.4488, 0.4371, 0.4040];
 
 #[derive(Debug)]
 struct Attention {
@@ -266,16 +264,6 @@ impl SwinIr {
     }
 }
 
-fn shift_by_mean(x: &Tensor, sign: f64) -> Tensor {
-    let parts: Vec<Tensor> = x
-        .split(1, 1)
-        .iter()
-        .zip(MEAN)
-        .map(|(c, m)| c + sign * m)
-        .collect();
-    Tensor::cat(&parts, 1)
-}
-
 impl Module for SwinIr {
     fn forward(&self, x: &Tensor) -> Tensor {
         let (h, w) = (x.size()[2], x.size()[3]);
@@ -286,7 +274,7 @@ impl Module for SwinIr {
         } else {
             x.shallow_clone()
         };
-        let t = shift_by_mean(&padded, -1.0);
+        let t = shift_by_div2k_mean(&padded, -1.0);
         let first = t.apply(&self.conv_first);
         let body = self.features(&first).apply(&self.conv_after_body) + &first;
         let out = match (&self.upsample, &self.conv_last) {
@@ -294,7 +282,7 @@ impl Module for SwinIr {
             (None, Some(last)) => &t + body.apply(last),
             (None, None) => unreachable!("one head is always built"),
         };
-        shift_by_mean(&out, 1.0)
+        shift_by_div2k_mean(&out, 1.0)
             .narrow(2, 0, h * self.scale)
             .narrow(3, 0, w * self.scale)
     }
