@@ -142,6 +142,15 @@ pub enum Error {
     /// A figure could not be drawn or written.
     #[error("figure: {0}")]
     Figure(String),
+    /// A model that cannot be differentiated was asked for gradients (LAM, the
+    /// single-pixel experiment).
+    #[error("model '{model}' does not support gradients: {reason}")]
+    NoGradients {
+        /// The model's name.
+        model: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
 }
 
 impl From<polars::error::PolarsError> for Error {

@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod attrib;
 pub mod bench;
 pub mod degrade;
 pub mod demo;

@@ -52,6 +52,184 @@ enum Command {
     },
     /// Print where libtorch was found and whether CUDA works.
     Info,
+    /// Local Attribution Map (LAM, the authors' blur-path integrated gradients) of a
+    /// model for one image and ROI: lam.npy, lam.json, lam.png.
+    Lam(LamArgs),
+    /// The single-pixel experiment (Fig. 8): optimise one input pixel of a stored
+    /// map's most negative cell with Adam; pixel.csv, pixel.json, pixel.png.
+    PixelOpt(PixelArgs),
+}
+
+#[derive(clap::Args)]
+struct PixelArgs {
+    /// A map folder written by `cem map` (cem.json, cem.csv, input.png, hr.png).
+    #[arg(long)]
+    map: PathBuf,
+    /// The map's model (default: the one cem.json names).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Adam steps.
+    #[arg(long, default_value_t = 2000)]
+    iters: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    lr: f64,
+    /// The input pixel X,Y to optimise (default: largest initial loss gradient).
+    #[arg(long)]
+    pixel: Option<String>,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_cells(texts: &[String]) -> Result<Vec<(u32, u32)>> {
+    texts
+        .iter()
+        .map(|t| {
+            let bad = || anyhow::anyhow!("--trace '{t}': expected ROW,COL (two non-negative integers)");
+            let (r, c) = t.split_once(',').ok_or_else(bad)?;
+            Ok((r.trim().parse().map_err(|_| bad())?, c.trim().parse().map_err(|_| bad())?))
+        })
+        .collect()
+}
+
+fn pixel_command(a: PixelArgs) -> Result<()> {
+    let device = parse_device(&a.device)?;
+    let folder = cem::attrib::MapFolder::load(&a.map)?;
+    let spec = match &a.model {
+        Some(m) => m.clone(),
+        None => PathBuf::from(folder.model_spec()?),
+    };
+    let model = load_model(&spec, device)?;
+    let (map, input, truth) = (&folder.map, &folder.input, &folder.truth);
+    let mut opt = cem::attrib::PixelOpt::new().iters(a.iters).lr(a.lr);
+    if let Some(p) = &a.pixel {
+        let bad = || anyhow::anyhow!("--pixel '{p}': expected X,Y");
+        let (x, y) = p.split_once(',').ok_or_else(bad)?;
+        opt = opt.pixel(x.trim().parse().map_err(|_| bad())?, y.trim().parse().map_err(|_| bad())?);
+    }
+    let result = opt.run(model.as_ref(), input, truth, map)?;
+    result.save(&a.out)?;
+    result
+        .figure()?
+        .save(a.out.join(cem::attrib::PIXEL_PNG))?;
+    println!(
+        "cell ({},{}) {:.3} dB, pixel ({},{}) [{}]: ROI PSNR {:.3} -> {:.3} dB ({:+.3}); black pixel {:.3} dB; wrote {}",
+        result.cell.0,
+        result.cell.1,
+        result.cell_effect_db,
+        result.pixel.0,
+        result.pixel.1,
+        result.pixel_choice,
+        result.start_psnr(),
+        result.final_psnr(),
+        result.gain_db(),
+        result.black_psnr_db,
+        a.out.display()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+struct LamArgs {
+    /// TorchScript model file, or shipped:NAME.
+    #[arg(long)]
+    model: PathBuf,
+    /// Ground-truth image, degraded by --task to make the model's input.
+    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    image: Option<PathBuf>,
+    /// An already degraded input (what the model receives).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Task: sr, dn or dr (how --image is degraded).
+    #[arg(long, default_value = "sr")]
+    task: String,
+    /// SR scale.
+    #[arg(long, default_value_t = 4)]
+    scale: u32,
+    /// DN noise level in u8 levels.
+    #[arg(long, default_value_t = 50.0)]
+    sigma: f64,
+    /// ROI as X,Y,SIZE in output pixels (SIZE is LAM's window).
+    #[arg(long)]
+    roi: String,
+    /// Blur of the path's baseline (LAM's sigma).
+    #[arg(long, default_value_t = 1.2)]
+    blur_sigma: f64,
+    /// Path points (LAM's fold).
+    #[arg(long, default_value_t = 50)]
+    fold: usize,
+    /// Blur kernel side (LAM's l).
+    #[arg(long, default_value_t = 9)]
+    kernel: usize,
+    /// grad (attr_grad, the default) or id (attr_id).
+    #[arg(long, default_value = "grad", value_parser = ["grad", "id"])]
+    objective: String,
+    /// Path points per forward/backward.
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Seed of the degradation (DN noise, DR rain).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// libtorch CPU threads.
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn lam_command(a: LamArgs) -> Result<()> {
+    if let Some(n) = a.threads {
+        tch::set_num_threads(n);
+    }
+    let device = parse_device(&a.device)?;
+    let roi = Roi::parse(&a.roi)?;
+    let (input, name) = match (&a.input, &a.image) {
+        (Some(p), _) => (load_rgb(p)?, p),
+        (None, Some(p)) => {
+            let task = Task::parse(&a.task, a.scale, a.sigma)?;
+            (task.degradation(a.seed)?.degrade(&load_rgb(p)?)?, p)
+        }
+        (None, None) => anyhow::bail!("give --image or --input"),
+    };
+    let model = load_model(&a.model, device)?;
+    let lam = cem::attrib::Lam::new()
+        .sigma(a.blur_sigma)
+        .fold(a.fold)
+        .l(a.kernel)
+        .objective(cem::attrib::Objective::parse(&a.objective)?)
+        .batch(a.batch);
+    let start = Instant::now();
+    let mut map = lam.run(model.as_ref(), &input, roi)?;
+    let seconds = start.elapsed().as_secs_f64();
+    map.image = name
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    map.extra = serde_json::json!({
+        "device": cem::model::device_name(device),
+        "seconds": seconds,
+        "task": a.task,
+        "model_spec": a.model.to_string_lossy(),
+    });
+    map.save(&a.out)?;
+    println!(
+        "LAM {} {}: Gini {:.4}, DI {:.2} ({:.2} s); wrote {}",
+        map.model,
+        a.roi,
+        map.gini(),
+        map.diffusion_index(),
+        seconds,
+        a.out.display()
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -128,7 +306,9 @@ struct PlotArgs {
     paths: Vec<PathBuf>,
     /// panel (input, output, map, pie, colour bar; one per map), grid (models x
     /// tasks), compare (side by side, one colour bar) or pies (per-model averages).
-    #[arg(long, default_value = "panel", value_parser = ["panel", "grid", "compare", "pies"])]
+    /// lam-vs-cem (Fig. 7: stored LAM and CEM results of one image and ROI, one
+    /// row per model) or traces (Fig. 6: running mean effect from trace.csv files).
+    #[arg(long, default_value = "panel", value_parser = ["panel", "grid", "compare", "pies", "lam-vs-cem", "traces"])]
     layout: String,
     /// Output file, .png or .svg.
     #[arg(long)]
@@ -205,6 +385,9 @@ struct MapArgs {
     /// Run every intervention on the whole input, even for a local model.
     #[arg(long)]
     no_locality: bool,
+    /// Keep every intervention's ROI PSNR for cell ROW,COL in trace.csv (repeatable).
+    #[arg(long = "trace", value_name = "ROW,COL")]
+    traces: Vec<String>,
     /// Output folder for cem.csv and cem.json.
     #[arg(long)]
     out: PathBuf,
@@ -320,7 +503,25 @@ fn plot_command(a: PlotArgs) -> Result<()> {
         ..MapStyle::default()
     };
     let dirs = cem::stats::find_maps(&a.paths)?;
-    let figure = if a.layout == "pies" {
+    let figure = if a.layout == "lam-vs-cem" {
+        let lams = cem::attrib::find_lams(&a.paths)?
+            .iter()
+            .map(cem::attrib::StoredLam::load)
+            .collect::<cem::Result<Vec<_>>>()?;
+        let views = dirs
+            .iter()
+            .map(MapView::load)
+            .collect::<cem::Result<Vec<_>>>()?;
+        cem::attrib::lam_vs_cem(&cem::attrib::pair_lams_with_maps(lams, views)?, &style)?
+    } else if a.layout == "traces" {
+        let sets = dirs
+            .iter()
+            .filter(|d| d.join(cem::attrib::TRACE_CSV).is_file())
+            .map(cem::attrib::Traces::load)
+            .collect::<cem::Result<Vec<_>>>()?;
+        anyhow::ensure!(!sets.is_empty(), "no trace.csv beside the given maps (run cem map --trace R,C)");
+        cem::attrib::trace_figure(&sets)?
+    } else if a.layout == "pies" {
         let mut years = std::collections::HashMap::new();
         for pair in a
             .years
@@ -413,6 +614,8 @@ fn run() -> Result<()> {
             let summary = cem::zoo::convert_weights(&input, &output, unsafe_pickle)?;
             println!("wrote {}: {summary}", output.display());
         }
+        Command::Lam(args) => lam_command(args)?,
+        Command::PixelOpt(args) => pixel_command(args)?,
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -453,6 +656,9 @@ fn map_command(a: MapArgs) -> Result<()> {
         cem = cem.batch_size(n);
     }
     cem = cem.locality(!a.no_locality);
+    if !a.traces.is_empty() {
+        cem = cem.trace(parse_cells(&a.traces)?);
+    }
     if let Some(dir) = &a.library {
         cem = cem.library(Library::open(dir, a.block, a.seed)?);
     }
@@ -460,8 +666,13 @@ fn map_command(a: MapArgs) -> Result<()> {
         cem = cem.input(load_rgb(p)?);
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let map = cem.run(model.as_ref(), &hr, &task, roi)?;
+    let mut map = cem.run(model.as_ref(), &hr, &task, roi)?;
+    // which model made the map, for `cem pixel-opt`
+    map.info.extra["model_spec"] = serde_json::Value::String(a.model.to_string_lossy().into());
     cem::map::save(&map, &a.out)?;
+    if !a.traces.is_empty() {
+        cem::attrib::Traces::of(&map)?.save(&a.out)?;
+    }
     // the model's input and output beside the map, for `cem plot`
     let degradation = task.degradation(a.seed)?;
     let input = match &a.input {
@@ -472,6 +683,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     let output = forward_checked(model.as_ref(), &to_tensor(&input, device), scale)?;
     save_rgb(&input, a.out.join(cem::plot::INPUT_NAME))?;
     save_rgb(&tensor_to_rgb(&output)?, a.out.join(cem::plot::OUTPUT_NAME))?;
+    save_rgb(&hr, a.out.join(cem::attrib::HR_NAME))?;
     println!("{}", cem::demo::locality_line(&map));
     println!("{}", map.table1_line());
     Ok(())

@@ -87,6 +87,7 @@ pub struct Cem {
     locality: bool,
     locality_checks: usize,
     size_multiple: u32,
+    trace: Vec<(u32, u32)>,
 }
 
 impl Default for Cem {
@@ -126,7 +127,16 @@ impl Cem {
             locality: true,
             locality_checks: DEFAULT_CHECKS,
             size_multiple: 1,
+            trace: Vec::new(),
         }
+    }
+
+    /// Keeps every intervention's ROI PSNR for these `(row, col)` cells (Fig. 6's ATE
+    /// convergence); read them with [`crate::attrib::Traces::of`], write them with
+    /// [`crate::attrib::Traces::save`] (`trace.csv`).
+    pub fn trace(mut self, cells: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        self.trace = cells.into_iter().collect();
+        self
     }
 
     /// Coarse interventions per cell, C (coarse-to-fine only).
@@ -338,6 +348,17 @@ impl Cem {
         STOP.store(false, Ordering::SeqCst);
         let scale = degradation.scale();
         let grid = Grid::new(hr.width(), hr.height(), self.block, scale, roi)?;
+        if let Some(&(r, c)) = self
+            .trace
+            .iter()
+            .find(|&&(r, c)| r >= grid.rows || c >= grid.cols)
+        {
+            return Err(Error::invalid(
+                "trace cell",
+                format!("{r},{c}"),
+                format!("the grid has {} rows and {} columns", grid.rows, grid.cols),
+            ));
+        }
         let library = match &self.library {
             Some(l) => l.clone(),
             None => builtin_library(self.block)?,
@@ -471,6 +492,17 @@ impl Cem {
             self.sample_cells(&mut runner, &mut ckpt, &stop, &cells, o, &mut stages)?;
         progress.finish_and_clear();
         let map_cells = make_cells(&grid, &samples_of, o, self.tol);
+        let traces: Vec<serde_json::Value> = self
+            .trace
+            .iter()
+            .map(|&(r, c)| {
+                let draws = samples_of
+                    .get(&(r * grid.cols + c))
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or_default();
+                serde_json::json!({ "row": r, "col": c, "psnr_db": draws })
+            })
+            .collect();
         let info = MapInfo {
             format: 1,
             cem_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -498,6 +530,10 @@ impl Cem {
                 |l| serde_json::to_value(l).unwrap_or_default(),
             )}),
         };
+        let mut info = info;
+        if !traces.is_empty() {
+            info.extra["traces"] = serde_json::Value::Array(traces);
+        }
         ckpt.finish()?;
         Ok(CausalEffectMap {
             rows: grid.rows,

@@ -25,6 +25,18 @@ pub trait Model {
     fn device(&self) -> Device;
     /// A name for result files and figure titles.
     fn name(&self) -> String;
+    /// Runs the model with autograd enabled, so gradients can flow back to `input`
+    /// (LAM, the single-pixel experiment). TorchScript, native and closure models
+    /// implement it; a model that cannot be differentiated keeps this default, which
+    /// says so with [`Error::NoGradients`].
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        let _ = input;
+        Err(Error::NoGradients {
+            model: self.name(),
+            reason: "its Model implementation has no forward_grad (only no-grad inference)"
+                .into(),
+        })
+    }
 }
 
 /// Runs a closure that may panic inside libtorch, turning a panic into an error (a
@@ -94,6 +106,11 @@ impl Model for TorchScript {
             .map_err(|e| Error::ModelFailed(first_line(&e.to_string())))
     }
 
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        tch::with_grad(|| self.module.forward_ts(&[input]))
+            .map_err(|e| Error::ModelFailed(first_line(&e.to_string())))
+    }
+
     fn device(&self) -> Device {
         self.device
     }
@@ -128,6 +145,10 @@ impl<M: tch::nn::Module> Model for Native<M> {
     fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         guarded(|| Ok(self.module.forward(input)))
+    }
+
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        tch::with_grad(|| guarded(|| Ok(self.module.forward(input))))
     }
 
     fn device(&self) -> Device {
@@ -177,6 +198,10 @@ impl<F: Fn(&Tensor) -> Tensor> Model for FnModel<F> {
         guarded(|| Ok((self.f)(input)))
     }
 
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        tch::with_grad(|| guarded(|| Ok((self.f)(input))))
+    }
+
     fn device(&self) -> Device {
         self.device
     }
@@ -195,6 +220,9 @@ impl<T: Model + ?Sized> Model for Box<T> {
     }
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        (**self).forward_grad(input)
     }
 }
 

@@ -11,7 +11,9 @@ use std::path::Path;
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
-fn register_fonts() {
+/// Registers the shipped font with plotters (once); charts drawn with plotters
+/// directly need it before any text.
+pub(crate) fn register_fonts() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         for style in [

@@ -341,6 +341,10 @@ impl Model for Network {
         crate::model::guarded(|| Ok(self.module.forward(input)))
     }
 
+    fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
+        tch::with_grad(|| crate::model::guarded(|| Ok(self.module.forward(input))))
+    }
+
     fn device(&self) -> Device {
         self.vs.device()
     }
