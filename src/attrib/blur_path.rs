@@ -82,7 +82,10 @@ pub fn filter2d(x: &Tensor, kernels: &[Array2<f64>]) -> Result<Tensor> {
         .f_reflection_pad2d([a, b, a, b])?
         .f_view([c, 1, h + a + b, w + a + b])?;
     let out = padded.f_conv2d(&weight, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)?;
-    Ok(out.f_permute([1, 0, 2, 3])?.f_contiguous()?.f_to_kind(kind)?)
+    Ok(out
+        .f_permute([1, 0, 2, 3])?
+        .f_contiguous()?
+        .f_to_kind(kind)?)
 }
 
 /// The blur path for `x` (`[C, H, W]`): path point `k = 0..fold-1` is

@@ -3,7 +3,9 @@
 
 use super::files::{StoredLam, LAM_JSON};
 use crate::error::{Error, Result};
-use crate::plot::{colorbar, fit, map_image, pie, with_roi_box, Align, Figure, MapStyle, MapView, Op, Shares};
+use crate::plot::{
+    colorbar, fit, map_image, pie, with_roi_box, Align, Figure, MapStyle, MapView, Op, Shares,
+};
 use std::path::{Path, PathBuf};
 
 /// Folders under `paths` (searched recursively) that hold a `lam.json`.
@@ -37,7 +39,10 @@ pub fn find_lams(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// Pairs each stored LAM with the stored map of the same model and ROI (and image,
 /// when both name one).
-pub fn pair_lams_with_maps(lams: Vec<StoredLam>, maps: Vec<MapView>) -> Result<Vec<(StoredLam, MapView)>> {
+pub fn pair_lams_with_maps(
+    lams: Vec<StoredLam>,
+    maps: Vec<MapView>,
+) -> Result<Vec<(StoredLam, MapView)>> {
     let mut pairs = Vec::new();
     for lam in lams {
         let found = maps.iter().find(|v| {
@@ -61,7 +66,11 @@ pub fn pair_lams_with_maps(lams: Vec<StoredLam>, maps: Vec<MapView>) -> Result<V
         }
     }
     if pairs.is_empty() {
-        return Err(Error::invalid("lam-vs-cem", "no LAM results", "give folders with lam.json and cem.json"));
+        return Err(Error::invalid(
+            "lam-vs-cem",
+            "no LAM results",
+            "give folders with lam.json and cem.json",
+        ));
     }
     Ok(pairs)
 }
@@ -105,13 +114,33 @@ pub fn lam_vs_cem(rows: &[(StoredLam, MapView)], style: &MapStyle) -> Result<Fig
             y,
             image: fit(&map_image(m, view.input.as_ref(), style)?, tile),
         });
-        fig.text(x2 + tile as i32 / 2, y + tile as i32 + 14, "CEM", 13.0, Align::Center);
+        fig.text(
+            x2 + tile as i32 / 2,
+            y + tile as i32 + 14,
+            "CEM",
+            13.0,
+            Align::Center,
+        );
         let x3 = x2 + tile as i32 + gap;
         let cx = x3 + side_w / 2;
         pie(&mut fig, cx, y + 80, 64, Shares::of(m), 12.0);
         let (lo, hi) = m.range();
-        let range = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 0.0) };
-        colorbar(&mut fig, x3 + 20, y + 172, side_w as u32 - 40, 14, range, range, style.bound_for(m), 12.0);
+        let range = if lo.is_finite() && hi.is_finite() {
+            (lo, hi)
+        } else {
+            (0.0, 0.0)
+        };
+        colorbar(
+            &mut fig,
+            x3 + 20,
+            y + 172,
+            side_w as u32 - 40,
+            14,
+            range,
+            range,
+            style.bound_for(m),
+            12.0,
+        );
         fig.text(cx, y + 216, "effect (dB)", 12.0, Align::Center);
         top += row_h;
     }

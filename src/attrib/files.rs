@@ -110,7 +110,8 @@ impl LamMap {
         })?;
         let info = self.info(&self.image);
         let json = dir.join(LAM_JSON);
-        std::fs::write(&json, serde_json::to_vec_pretty(&info)?).map_err(|e| Error::io(&json, e))?;
+        std::fs::write(&json, serde_json::to_vec_pretty(&info)?)
+            .map_err(|e| Error::io(&json, e))?;
         save_rgb(&self.picture()?, dir.join(LAM_PNG))?;
         save_rgb(&self.input, dir.join(crate::plot::INPUT_NAME))
     }

@@ -135,7 +135,11 @@ impl Lam {
 
     fn check(&self) -> Result<()> {
         if !(self.sigma.is_finite() && self.sigma >= 0.0) {
-            return Err(Error::invalid("sigma", self.sigma, "must be finite and >= 0"));
+            return Err(Error::invalid(
+                "sigma",
+                self.sigma,
+                "must be finite and >= 0",
+            ));
         }
         if self.fold == 0 {
             return Err(Error::invalid("fold", 0, "needs at least one path point"));
@@ -225,18 +229,22 @@ impl Lam {
             let g = &grads[0];
             let grad = g.f_where_self(&g.f_isnan()?.f_logical_not()?, &g.f_zeros_like()?)?;
             let d = derivs.f_narrow(0, start as i64, n as i64)?;
-            let contrib = (grad * d)
-                .f_to_kind(Kind::Double)?
-                .f_sum_dim_intlist([0i64].as_slice(), false, Kind::Double)?;
+            let contrib = (grad * d).f_to_kind(Kind::Double)?.f_sum_dim_intlist(
+                [0i64].as_slice(),
+                false,
+                Kind::Double,
+            )?;
             sum += contrib;
             start += n;
         }
-        let mean = (sum / self.fold as f64).f_to_kind(Kind::Float)?.f_to_device(tch::Device::Cpu)?;
+        let mean = (sum / self.fold as f64)
+            .f_to_kind(Kind::Float)?
+            .f_to_device(tch::Device::Cpu)?;
         let v = Vec::<f32>::try_from(mean.f_contiguous()?.f_view([-1])?)?;
         let a = Array3::from_shape_vec((size[0] as usize, size[1] as usize, size[2] as usize), v)
             .map_err(|e| {
-                Error::invalid("attribution shape", format!("{size:?}"), e.to_string())
-            })?;
+            Error::invalid("attribution shape", format!("{size:?}"), e.to_string())
+        })?;
         Ok((a, out_size))
     }
 }
@@ -246,7 +254,7 @@ impl Lam {
 pub(crate) fn abs_norm(attribution: &Array3<f32>) -> Result<(Array2<f32>, f64)> {
     let summed = attribution.sum_axis(ndarray::Axis(0)).mapv(f32::abs);
     let max = summed.iter().copied().fold(0.0f32, f32::max);
-    if !(max > 0.0) || !max.is_finite() {
+    if max.is_nan() || max <= 0.0 || max.is_infinite() {
         return Err(Error::invalid(
             "LAM attribution",
             format!("max |sum| = {max}"),

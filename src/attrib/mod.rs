@@ -24,11 +24,14 @@ mod trace;
 mod vis;
 
 pub use blur_path::{blur_path, filter2d, gaussian_kernel, path_kernels};
-pub use files::{LamInfo, StoredLam, BLEND_ALPHA, LAM_JSON, LAM_NPY, LAM_PNG};
-pub use gini::{diffusion_index, gini};
 pub use chart::{line_chart, Series};
 pub use figure::{find_lams, lam_vs_cem, pair_lams_with_maps};
+pub use files::{LamInfo, StoredLam, BLEND_ALPHA, LAM_JSON, LAM_NPY, LAM_PNG};
+pub use gini::{diffusion_index, gini};
 pub use lam::{Lam, LamMap, Objective};
-pub use pixel::{most_negative, MapFolder, PixelOpt, HR_NAME, PixelResult, PixelStep, PIXEL_CSV, PIXEL_JSON, PIXEL_PNG};
+pub use pixel::{
+    most_negative, MapFolder, PixelOpt, PixelResult, PixelStep, HR_NAME, PIXEL_CSV, PIXEL_JSON,
+    PIXEL_PNG,
+};
 pub use trace::{trace_figure, Trace, Traces, TRACE_CSV};
 pub use vis::{blend, kde, seismic_u8, vis_saliency, vis_saliency_kde};

@@ -70,7 +70,9 @@ impl MapFolder {
             .map(str::to_string)
             .ok_or_else(|| Error::ResultFile {
                 path: self.dir.join(crate::map::JSON_NAME),
-                reason: "the map does not name its model (no model_spec); give the model explicitly".into(),
+                reason:
+                    "the map does not name its model (no model_spec); give the model explicitly"
+                        .into(),
             })
     }
 }
@@ -269,12 +271,18 @@ impl PixelResult {
             Some(0.0),
             (520, big.height().max(300) + 40),
         )?;
-        let (w, h) = (big.width() + 20 + chart.width(), chart.height().max(big.height() + 40));
+        let (w, h) = (
+            big.width() + 20 + chart.width(),
+            chart.height().max(big.height() + 40),
+        );
         let mut fig = Figure::new(w, h);
         fig.text(
             big.width() as i32 / 2,
             16,
-            format!("cell ({},{}), pixel ({},{})", self.cell.0, self.cell.1, self.pixel.0, self.pixel.1),
+            format!(
+                "cell ({},{}), pixel ({},{})",
+                self.cell.0, self.cell.1, self.pixel.0, self.pixel.1
+            ),
             14.0,
             crate::plot::Align::Center,
         );
@@ -342,7 +350,11 @@ impl PixelOpt {
         let scale = info.scale.max(1);
         if truth.dimensions() != (input.width() * scale, input.height() * scale) {
             return Err(Error::SizeMismatch {
-                what: format!("ground truth for a {}x{} input at scale {scale}", input.width(), input.height()),
+                what: format!(
+                    "ground truth for a {}x{} input at scale {scale}",
+                    input.width(),
+                    input.height()
+                ),
                 expected: format!("{}x{}", input.width() * scale, input.height() * scale),
                 got: format!("{}x{}", truth.width(), truth.height()),
             });
@@ -388,7 +400,8 @@ impl PixelOpt {
                         reason: "its output does not depend differentiably on the input".into(),
                     });
                 }
-                let g = &Tensor::f_run_backward(&[loss_of(&out)?], &[&x], false, false)?[0];
+                let grads = Tensor::f_run_backward(&[loss_of(&out)?], &[&x], false, false)?;
+                let g = &grads[0];
                 let norms = g
                     .f_narrow(2, y0 as i64, block_in as i64)?
                     .f_narrow(3, x0 as i64, block_in as i64)?
@@ -411,9 +424,12 @@ impl PixelOpt {
             }
         };
         let (px, py) = (pixel.0 as i64, pixel.1 as i64);
-        let mut mask = Tensor::zeros([1, 1, input.height() as i64, input.width() as i64], (Kind::Float, device));
+        let mask = Tensor::zeros(
+            [1, 1, input.height() as i64, input.width() as i64],
+            (Kind::Float, device),
+        );
         let _ = mask.narrow(2, py, 1).narrow(3, px, 1).fill_(1.0);
-        let keep = (1.0 - &mask) * &base;
+        let keep = (&mask * -1.0 + 1.0) * &base;
         let start_rgb = base.narrow(2, py, 1).narrow(3, px, 1).reshape([1, 3, 1, 1]);
 
         let vs = nn::VarStore::new(device);
@@ -424,7 +440,12 @@ impl PixelOpt {
             let x = &keep + &mask * &p;
             let out = model.forward_grad(&x)?;
             let psnr = meter.measure(&out.detach())?[0];
-            let rgb = Vec::<f64>::try_from(p.detach().to_kind(Kind::Double).to_device(Device::Cpu).view([-1]))?;
+            let rgb = Vec::<f64>::try_from(
+                p.detach()
+                    .to_kind(Kind::Double)
+                    .to_device(Device::Cpu)
+                    .view([-1]),
+            )?;
             steps.push(PixelStep {
                 iteration: it,
                 psnr_db: psnr,
@@ -471,7 +492,11 @@ impl PixelOpt {
 /// negative.
 pub fn most_negative(map: &CausalEffectMap) -> Result<crate::map::Cell> {
     let mut best: Option<&crate::map::Cell> = None;
-    for c in map.cells.iter().filter(|c| c.kind != CellKind::Roi && c.effect_db.is_finite()) {
+    for c in map
+        .cells
+        .iter()
+        .filter(|c| c.kind != CellKind::Roi && c.effect_db.is_finite())
+    {
         if best.is_none_or(|b| c.effect_db < b.effect_db) {
             best = Some(c);
         }

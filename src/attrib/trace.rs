@@ -58,7 +58,8 @@ impl Traces {
         let mut traces = Vec::new();
         if let Some(list) = map.info.extra.get("traces").and_then(|t| t.as_array()) {
             for t in list {
-                let bad = || Error::invalid("map traces", t.to_string(), "expected {row, col, psnr_db}");
+                let bad =
+                    || Error::invalid("map traces", t.to_string(), "expected {row, col, psnr_db}");
                 let num = |k: &str| t.get(k).and_then(|v| v.as_u64()).ok_or_else(bad);
                 let psnr = t
                     .get("psnr_db")
@@ -119,7 +120,9 @@ impl Traces {
             }
             let int = |s: &str| s.parse::<u32>().map_err(|_| bad(i + 2, "not an integer"));
             let (row, col, draw) = (int(f[0])?, int(f[1])?, int(f[2])? as usize);
-            let p: f64 = f[3].parse().map_err(|_| bad(i + 2, "psnr_db is not a number"))?;
+            let p: f64 = f[3]
+                .parse()
+                .map_err(|_| bad(i + 2, "psnr_db is not a number"))?;
             let same = traces.last().is_some_and(|t| t.row == row && t.col == col);
             if !same {
                 traces.push(Trace {

@@ -93,7 +93,7 @@ pub fn blend(saliency: &RgbImage, input: &RgbImage, alpha: f64) -> Result<RgbIma
 pub fn kde(map: &Array2<f32>) -> Result<Array2<f32>> {
     let (h, w) = map.dim();
     let wsum: f64 = map.iter().map(|&v| v as f64).sum();
-    if !(wsum > 0.0) {
+    if wsum.is_nan() || wsum <= 0.0 {
         return Err(Error::invalid(
             "KDE weights",
             wsum,
@@ -124,7 +124,7 @@ pub fn kde(map: &Array2<f32>) -> Result<Array2<f32>> {
         sxy / fact * factor2,
     );
     let det = cxx * cyy - cxy * cxy;
-    if !(det > 0.0) {
+    if det.is_nan() || det <= 0.0 {
         return Err(Error::invalid(
             "KDE covariance determinant",
             det,
@@ -145,12 +145,16 @@ pub fn kde(map: &Array2<f32>) -> Result<Array2<f32>> {
     let weights: Vec<f64> = map.iter().map(|&v| v as f64).collect();
     let (ph, pw) = (hh + kh - 1, ww + kw - 1);
     let dims = [0i64, 1].as_slice();
-    let fa = Tensor::from_slice(&weights)
-        .f_view([hh, ww])?
-        .f_fft_rfft2(Some([ph, pw].as_slice()), dims, "backward")?;
-    let fb = Tensor::from_slice(&g)
-        .f_view([kh, kw])?
-        .f_fft_rfft2(Some([ph, pw].as_slice()), dims, "backward")?;
+    let fa = Tensor::from_slice(&weights).f_view([hh, ww])?.f_fft_rfft2(
+        Some([ph, pw].as_slice()),
+        dims,
+        "backward",
+    )?;
+    let fb = Tensor::from_slice(&g).f_view([kh, kw])?.f_fft_rfft2(
+        Some([ph, pw].as_slice()),
+        dims,
+        "backward",
+    )?;
     let full = (fa * fb).f_fft_irfft2(Some([ph, pw].as_slice()), dims, "backward")?;
     let dens = full
         .f_narrow(0, hh - 1, hh)?

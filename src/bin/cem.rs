@@ -89,9 +89,13 @@ fn parse_cells(texts: &[String]) -> Result<Vec<(u32, u32)>> {
     texts
         .iter()
         .map(|t| {
-            let bad = || anyhow::anyhow!("--trace '{t}': expected ROW,COL (two non-negative integers)");
+            let bad =
+                || anyhow::anyhow!("--trace '{t}': expected ROW,COL (two non-negative integers)");
             let (r, c) = t.split_once(',').ok_or_else(bad)?;
-            Ok((r.trim().parse().map_err(|_| bad())?, c.trim().parse().map_err(|_| bad())?))
+            Ok((
+                r.trim().parse().map_err(|_| bad())?,
+                c.trim().parse().map_err(|_| bad())?,
+            ))
         })
         .collect()
 }
@@ -109,13 +113,14 @@ fn pixel_command(a: PixelArgs) -> Result<()> {
     if let Some(p) = &a.pixel {
         let bad = || anyhow::anyhow!("--pixel '{p}': expected X,Y");
         let (x, y) = p.split_once(',').ok_or_else(bad)?;
-        opt = opt.pixel(x.trim().parse().map_err(|_| bad())?, y.trim().parse().map_err(|_| bad())?);
+        opt = opt.pixel(
+            x.trim().parse().map_err(|_| bad())?,
+            y.trim().parse().map_err(|_| bad())?,
+        );
     }
     let result = opt.run(model.as_ref(), input, truth, map)?;
     result.save(&a.out)?;
-    result
-        .figure()?
-        .save(a.out.join(cem::attrib::PIXEL_PNG))?;
+    result.figure()?.save(a.out.join(cem::attrib::PIXEL_PNG))?;
     println!(
         "cell ({},{}) {:.3} dB, pixel ({},{}) [{}]: ROI PSNR {:.3} -> {:.3} dB ({:+.3}); black pixel {:.3} dB; wrote {}",
         result.cell.0,
@@ -519,7 +524,10 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             .filter(|d| d.join(cem::attrib::TRACE_CSV).is_file())
             .map(cem::attrib::Traces::load)
             .collect::<cem::Result<Vec<_>>>()?;
-        anyhow::ensure!(!sets.is_empty(), "no trace.csv beside the given maps (run cem map --trace R,C)");
+        anyhow::ensure!(
+            !sets.is_empty(),
+            "no trace.csv beside the given maps (run cem map --trace R,C)"
+        );
         cem::attrib::trace_figure(&sets)?
     } else if a.layout == "pies" {
         let mut years = std::collections::HashMap::new();

@@ -33,8 +33,7 @@ pub trait Model {
         let _ = input;
         Err(Error::NoGradients {
             model: self.name(),
-            reason: "its Model implementation has no forward_grad (only no-grad inference)"
-                .into(),
+            reason: "its Model implementation has no forward_grad (only no-grad inference)".into(),
         })
     }
 }

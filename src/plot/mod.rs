@@ -30,8 +30,8 @@ mod parts;
 pub use colors::{
     effect_color, seismic, stretch, task_bound, NEGATIVE_BLUE, NONE_GREY, POSITIVE_RED, ROI_GREEN,
 };
-pub use figure::{Align, Figure, Op};
 pub(crate) use figure::register_fonts;
+pub use figure::{Align, Figure, Op};
 pub use layouts::{
     compare, grid, grid_by_model_and_task, panel, panels, pies, MapView, PieStats, INPUT_NAME,
     OUTPUT_NAME,
