@@ -88,7 +88,7 @@ struct PixelArgs {
 fn parse_cells(texts: &[String]) -> Result<Vec<(u32, u32)>> {
     texts
         .iter()
-        .map(|t| {
+        .map(|t| -> Result<(u32, u32)> {
             let bad =
                 || anyhow::anyhow!("--trace '{t}': expected ROW,COL (two non-negative integers)");
             let (r, c) = t.split_once(',').ok_or_else(bad)?;
