@@ -1,6 +1,7 @@
 //! The authors' exact inputs (`--rng numpy`): NumPy's legacy generator and Python's
-//! `random` against the real ones (run through the project's `.venv/bin/python` when
-//! it has NumPy; skipped with a message otherwise), and the DN and DR fixtures in
+//! `random` against the real ones (run through the project's `.venv/bin/python`, or
+//! `$CEM_PYTHON`, when it has NumPy; skipped with a message otherwise; a few values
+//! recorded from NumPy 2.4 are checked always), and the DN and DR fixtures in
 //! ../shared/reference (skipped with a message when ../shared is absent).
 
 mod common;
@@ -14,7 +15,9 @@ use std::process::Command;
 /// Runs `script` with the venv's python and parses its stdout as JSON, or `None`
 /// (with a message) when there is no python with NumPy.
 fn python(test: &str, script: &str) -> Option<serde_json::Value> {
-    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let py = std::env::var_os("CEM_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
     let out = Command::new(&py).arg("-c").arg(script).output();
     match out {
         Ok(o) if o.status.success() => Some(serde_json::from_slice(&o.stdout).unwrap()),
@@ -100,6 +103,43 @@ print(json.dumps(out))
     }
 }
 
+/// Recorded from NumPy 2.4.6 with
+/// `python -c "import numpy as np; np.random.seed(2);
+///  print([np.random.random_sample(), np.random.normal(0, 50/255), np.random.normal(0, 50/255), np.random.normal(0, 50/255)]);
+///  print([int(np.random.randint(35, 46)) for _ in range(8)], [int(np.random.randint(-2**40, 2**40)) for _ in range(2)]);
+///  print([int(np.random.choice([3,5,7], p=[.25,.5,.25])) for _ in range(8)], np.random.uniform(0, 256))"`
+#[test]
+fn random_state_matches_recorded_numpy_values() {
+    let mut rs = RandomState::seed(2);
+    let s = 50.0 / 255.0;
+    let got = [
+        rs.random_sample(),
+        rs.normal(0.0, s),
+        rs.normal(0.0, s),
+        rs.normal(0.0, s),
+    ];
+    assert_eq!(
+        got,
+        [
+            0.43599490214200376,
+            0.00893165492493547,
+            -0.08526081434394972,
+            -0.3830973352800397
+        ]
+    );
+    let ints: Vec<i64> = (0..8).map(|_| rs.randint(35, 46).unwrap()).collect();
+    assert_eq!(ints, [37, 36, 40, 45, 39, 39, 40, 42]);
+    let big: Vec<i64> = (0..2)
+        .map(|_| rs.randint(-(1 << 40), 1 << 40).unwrap())
+        .collect();
+    assert_eq!(big, [-259851701146, 19700143018]);
+    let widths: Vec<i64> = (0..8)
+        .map(|_| [3, 5, 7][rs.choice_p(&[0.25, 0.5, 0.25]).unwrap()])
+        .collect();
+    assert_eq!(widths, [3, 7, 7, 5, 7, 3, 5, 3]);
+    assert_eq!(rs.uniform(0.0, 256.0), 109.5993158649317);
+}
+
 #[test]
 fn py_random_matches_cpython() {
     let script = r#"
@@ -131,15 +171,17 @@ print(json.dumps(out))
         let seq: Vec<i64> = (0..7).collect();
         let choice: Vec<i64> = (0..10).map(|_| *r.choice(&seq).unwrap()).collect();
         assert_eq!(choice, i64s(&w["choice"]), "seed {seed}");
-        assert_eq!(*r.choice(&["medium"]).unwrap(), w["medium"].as_str().unwrap());
+        assert_eq!(
+            *r.choice(&["medium"]).unwrap(),
+            w["medium"].as_str().unwrap()
+        );
         assert_eq!(r.random(), w["after"].as_f64().unwrap(), "seed {seed}");
     }
 }
 
 #[test]
 fn dn_input_reproduces_the_authors_fixture_bit_for_bit() {
-    let Some(shared) = common::shared("dn_input_reproduces_the_authors_fixture_bit_for_bit")
-    else {
+    let Some(shared) = common::shared("dn_input_reproduces_the_authors_fixture_bit_for_bit") else {
         return;
     };
     let hr = load_rgb(shared.join("data/test-images/demo_2.png")).unwrap();
@@ -154,7 +196,10 @@ fn dn_input_reproduces_the_authors_fixture_bit_for_bit() {
         .zip(want.as_raw())
         .filter(|(a, b)| a != b)
         .count();
-    eprintln!("DN demo_2: {differing} of {} values differ", want.as_raw().len());
+    eprintln!(
+        "DN demo_2: {differing} of {} values differ",
+        want.as_raw().len()
+    );
     assert_eq!(differing, 0);
     assert_eq!(dn.describe()["rng"], "numpy");
     // the default generator makes other noise
@@ -195,15 +240,24 @@ fn dr_inputs_reproduce_the_authors_fixtures() {
         // every drawn value, exactly
         assert_eq!(json["seed"].as_u64(), Some(n));
         assert_eq!(p.beta, json["beta"].as_f64().unwrap(), "demo_{n} beta");
-        assert_eq!(p.amount, json["amount"].as_f64().unwrap(), "demo_{n} amount");
+        assert_eq!(
+            p.amount,
+            json["amount"].as_f64().unwrap(),
+            "demo_{n} amount"
+        );
         assert_eq!(p.width as u64, json["width"].as_u64().unwrap(), "demo_{n}");
-        assert_eq!(p.length as u64, json["length"].as_u64().unwrap(), "demo_{n}");
+        assert_eq!(
+            p.length as u64,
+            json["length"].as_u64().unwrap(),
+            "demo_{n}"
+        );
         assert_eq!(p.angle as i64, json["angle"].as_i64().unwrap(), "demo_{n}");
         // the layer and the rainy input: OpenCV filters the noise with its DFT, so
         // allow 1 level on at most 0.1 % of the values
-        let want_layer = ::image::open(fixtures.join(format!("demo_{n}_dr_medium_seed{n}_layer.png")))
-            .unwrap()
-            .to_luma8();
+        let want_layer =
+            ::image::open(fixtures.join(format!("demo_{n}_dr_medium_seed{n}_layer.png")))
+                .unwrap()
+                .to_luma8();
         let layer = rain.layer(hr.width(), hr.height());
         let (ld, lmax) = compare(&layer.values, want_layer.as_raw());
         let want = load_rgb(fixtures.join(format!("demo_{n}_dr_medium_seed{n}.png"))).unwrap();
@@ -214,8 +268,14 @@ fn dr_inputs_reproduce_the_authors_fixtures() {
             layer.values.len(),
             want.as_raw().len()
         );
-        assert!(lmax <= 1 && ld * 1000 <= layer.values.len(), "demo_{n} layer");
-        assert!(rmax <= 1 && rd * 1000 <= want.as_raw().len(), "demo_{n} input");
+        assert!(
+            lmax <= 1 && ld * 1000 <= layer.values.len(),
+            "demo_{n} layer"
+        );
+        assert!(
+            rmax <= 1 && rd * 1000 <= want.as_raw().len(),
+            "demo_{n} input"
+        );
         // the rain re-applied to a clean cell gives the fixture's rainy cell
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let at = PatchSite {

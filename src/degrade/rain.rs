@@ -234,7 +234,12 @@ impl Rain {
     }
 
     fn make_layer(&self, width: u32, height: u32) -> RainLayer {
-        let values = rain_layer(&self.params, self.noise(width as usize * height as usize), width, height);
+        let values = rain_layer(
+            &self.params,
+            self.noise(width as usize * height as usize),
+            width,
+            height,
+        );
         RainLayer {
             width,
             height,
@@ -414,11 +419,7 @@ impl SuppliedRain {
             ));
         }
         let b = beta as f32;
-        let add = layer
-            .as_raw()
-            .iter()
-            .map(|&l| l as f32 * b)
-            .collect();
+        let add = layer.as_raw().iter().map(|&l| l as f32 * b).collect();
         Ok(SuppliedRain {
             width: layer.width(),
             height: layer.height(),
