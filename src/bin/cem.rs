@@ -1,5 +1,5 @@
 //! The `cem` command line: `demo`, `map`, `bench`, `table`, `plot`, `train`,
-//! `convert-weights`, `info`.
+//! `convert-weights`, `info`, `degrade`.
 
 use anyhow::{Context, Result};
 use cem::prelude::*;
@@ -52,6 +52,34 @@ enum Command {
     },
     /// Print where libtorch was found and whether CUDA works.
     Info,
+    /// Write a task's degraded input for a ground-truth image.
+    Degrade(DegradeArgs),
+}
+
+#[derive(clap::Args)]
+struct DegradeArgs {
+    /// Task (sr, dn, dr, ...).
+    #[arg(long)]
+    task: String,
+    /// Ground-truth image.
+    #[arg(long)]
+    image: PathBuf,
+    /// The degraded input to write (.png).
+    #[arg(long)]
+    out: PathBuf,
+    /// SR scale.
+    #[arg(long, default_value_t = 4)]
+    scale: u32,
+    /// DN noise level in u8 levels.
+    #[arg(long, default_value_t = 50.0)]
+    sigma: f64,
+    /// The seed (DR's rain: combined with the first integer in the file name; with
+    /// --rng numpy DR uses that integer alone, as the authors).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// chacha (default) or numpy (the authors' exact DN and DR inputs).
+    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
+    rng: String,
 }
 
 #[derive(clap::Args)]
@@ -205,6 +233,16 @@ struct MapArgs {
     /// Run every intervention on the whole input, even for a local model.
     #[arg(long)]
     no_locality: bool,
+    /// Generator of the degraded input: chacha (default) or numpy (the authors' exact
+    /// DN and DR inputs; DR seeds with the first integer in the image's file name).
+    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
+    rng: String,
+    /// DR: the rain layer (grey or RGB PNG) the input carries, with --beta.
+    #[arg(long, requires = "beta")]
+    rain_layer: Option<PathBuf>,
+    /// DR: the layer's blending weight (with --rain-layer).
+    #[arg(long, requires = "rain_layer")]
+    beta: Option<f64>,
     /// Output folder for cem.csv and cem.json.
     #[arg(long)]
     out: PathBuf,
@@ -413,6 +451,7 @@ fn run() -> Result<()> {
             let summary = cem::zoo::convert_weights(&input, &output, unsafe_pickle)?;
             println!("wrote {}: {summary}", output.display());
         }
+        Command::Degrade(args) => degrade_command(args)?,
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -459,11 +498,25 @@ fn map_command(a: MapArgs) -> Result<()> {
     if let Some(p) = &a.input {
         cem = cem.input(load_rgb(p)?);
     }
+    cem = cem.rng(cem::degrade::RngKind::parse(&a.rng)?);
+    let degradation: Box<dyn Degradation> = match (&a.rain_layer, a.beta) {
+        (Some(layer), Some(beta)) => {
+            anyhow::ensure!(
+                task == Task::Dr,
+                "--rain-layer is for --task dr, not {}",
+                task.name()
+            );
+            Box::new(cem::degrade::SuppliedRain::from_layer(
+                &load_rgb(layer)?,
+                beta,
+            )?)
+        }
+        _ => cem.degradation(&task, &hr)?,
+    };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let map = cem.run(model.as_ref(), &hr, &task, roi)?;
+    let map = cem.run_with(model.as_ref(), &hr, degradation.as_ref(), roi)?;
     cem::map::save(&map, &a.out)?;
     // the model's input and output beside the map, for `cem plot`
-    let degradation = task.degradation(a.seed)?;
     let input = match &a.input {
         Some(p) => load_rgb(p)?,
         None => degradation.degrade(&hr)?,
@@ -515,5 +568,26 @@ fn bench_command(a: BenchArgs) -> Result<()> {
         std::fs::write(p, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", p.display()))?;
     }
+    Ok(())
+}
+
+fn degrade_command(a: DegradeArgs) -> Result<()> {
+    let task = Task::parse(&a.task, a.scale, a.sigma)?;
+    let rng = cem::degrade::RngKind::parse(&a.rng)?;
+    let hr = load_rgb(&a.image)?;
+    let name = a
+        .image
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
+    let degradation = task.degradation_with(a.seed, rng, name.as_deref())?;
+    let input = degradation.degrade(&hr)?;
+    save_rgb(&input, &a.out)?;
+    println!(
+        "wrote {} ({}x{}): {}",
+        a.out.display(),
+        input.width(),
+        input.height(),
+        degradation.describe()
+    );
     Ok(())
 }

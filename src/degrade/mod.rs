@@ -20,13 +20,17 @@
 //! }
 //! ```
 
+mod cv;
+mod generator;
 mod noise;
+pub mod numpy_rng;
 mod rain;
 pub mod resample;
 mod sr;
 
+pub use generator::{image_number, RngKind};
 pub use noise::GaussianNoise;
-pub use rain::{Rain, RainParams};
+pub use rain::{Rain, RainLayer, RainParams, SuppliedRain};
 pub use sr::Bicubic;
 
 use crate::error::{Error, Result};
@@ -74,6 +78,12 @@ pub trait Degradation: Send + Sync {
 
     /// Settings and seed, for result files.
     fn describe(&self) -> serde_json::Value;
+
+    /// Whether interventions can carry the degradation of an input made elsewhere
+    /// (default yes). A generated rain cannot: its layer is not the input's rain.
+    fn carries_supplied_input(&self) -> bool {
+        true
+    }
 }
 
 /// The three tasks of the paper, with their settings.
@@ -121,6 +131,44 @@ impl Task {
             Task::Dn { sigma } => Box::new(GaussianNoise::new(sigma, seed)?),
             Task::Dr => Box::new(Rain::medium(seed)),
         })
+    }
+
+    /// The degradation of this task for one image of a run: `seed` is the run's seed,
+    /// `rng` the generator of the input, `image_name` the image's file name. DR's rain
+    /// is per image, seeded by the first integer in the name ([`Rain::for_image`]);
+    /// with [`RngKind::Numpy`], DN draws the input's noise as `np.random.seed(seed)`
+    /// does ([`GaussianNoise::numpy`]) and tasks without randomness (SR) are
+    /// unchanged; any other task is an error naming it.
+    ///
+    /// ```
+    /// use cem::prelude::*;
+    /// use cem::degrade::RngKind;
+    /// let dr = Task::Dr.degradation_with(0, RngKind::Numpy, Some("demo_2.png")).unwrap();
+    /// assert_eq!(dr.describe()["image_number"], 2);
+    /// assert!(Task::Dr.degradation_with(0, RngKind::Numpy, Some("cat.png")).is_err());
+    /// ```
+    pub fn degradation_with(
+        &self,
+        seed: u64,
+        rng: RngKind,
+        image_name: Option<&str>,
+    ) -> Result<Box<dyn Degradation>> {
+        match (*self, rng, image_name) {
+            (Task::Dr, _, Some(name)) => Ok(Box::new(Rain::for_image(name, seed, rng)?)),
+            (Task::Dr, RngKind::Numpy, None) => Err(Error::invalid(
+                "image name",
+                "(none)",
+                "DR with the NumPy generator seeds the rain with the first integer in the image's file name; give the name",
+            )),
+            (Task::Dn { sigma }, RngKind::Numpy, _) => Ok(Box::new(GaussianNoise::numpy(sigma, seed)?)),
+            (Task::Sr { .. }, _, _) | (_, RngKind::ChaCha, _) => self.degradation(seed),
+            #[allow(unreachable_patterns)]
+            (task, RngKind::Numpy, _) => Err(Error::invalid(
+                "rng",
+                "numpy",
+                format!("NumPy's generator makes only the authors' sr, dn and dr inputs, not {}", task.name()),
+            )),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use strategy::Strategy;
 
-use crate::degrade::{Degradation, Task};
+use crate::degrade::{Degradation, RngKind, SuppliedRain, Task};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, to_tensor, Roi, RoiMeter};
 use crate::library::{Library, Sampling};
@@ -87,6 +87,7 @@ pub struct Cem {
     locality: bool,
     locality_checks: usize,
     size_multiple: u32,
+    rng: RngKind,
 }
 
 impl Default for Cem {
@@ -126,6 +127,7 @@ impl Cem {
             locality: true,
             locality_checks: DEFAULT_CHECKS,
             size_multiple: 1,
+            rng: RngKind::ChaCha,
         }
     }
 
@@ -214,10 +216,29 @@ impl Cem {
     }
 
     /// Use this already-degraded input instead of degrading the ground truth
-    /// (interventions still carry the task's degradation).
+    /// (interventions still carry the task's degradation; for DR, [`Cem::run`] uses
+    /// the rain this input carries over the ground truth).
     pub fn input(mut self, degraded: RgbImage) -> Self {
         self.input = Some(degraded);
         self
+    }
+
+    /// The generator of the degraded input (default ChaCha): [`RngKind::Numpy`] makes
+    /// the authors' exact DN and DR inputs (see [`Task::degradation_with`]).
+    pub fn rng(mut self, rng: RngKind) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// The degradation [`Cem::run`] uses for `task` and the ground truth `hr`: DR
+    /// with an input from [`Cem::input`] uses the rain that input carries
+    /// ([`SuppliedRain::from_pair`]); otherwise [`Task::degradation_with`] with this
+    /// builder's seed, generator and image name.
+    pub fn degradation(&self, task: &Task, hr: &RgbImage) -> Result<Box<dyn Degradation>> {
+        match (task, &self.input) {
+            (Task::Dr, Some(rainy)) => Ok(Box::new(SuppliedRain::from_pair(hr, rainy)?)),
+            _ => task.degradation_with(self.seed, self.rng, self.image_name.as_deref()),
+        }
     }
 
     /// A name for the image in result files (default `image`).
@@ -322,7 +343,7 @@ impl Cem {
         task: &Task,
         roi: Roi,
     ) -> Result<CausalEffectMap> {
-        let degradation = task.degradation(self.seed)?;
+        let degradation = self.degradation(task, hr)?;
         self.run_with(model, hr, degradation.as_ref(), roi)
     }
 
@@ -354,6 +375,13 @@ impl Cem {
             ));
         }
         let input = match &self.input {
+            Some(i) if !degradation.carries_supplied_input() => {
+                return Err(Error::invalid(
+                    "input",
+                    format!("a supplied {} input", degradation.name()),
+                    "its interventions would get this degradation's own layer, not the one in the input; give the clean image with it (Cem::run with the task, SuppliedRain::from_pair) or its layer and beta (SuppliedRain::from_layer; cem map --rain-layer L.png --beta B)",
+                ))
+            }
             Some(i) => i.clone(),
             None => degradation.degrade(hr)?,
         };
