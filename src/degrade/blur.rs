@@ -34,7 +34,7 @@ pub struct GaussianBlur {
 impl GaussianBlur {
     /// A blur with an odd `kernel` side (1..=101) and `sigma` > 0.
     pub fn new(kernel: u32, sigma: f64) -> Result<Self> {
-        if kernel % 2 == 0 || kernel > 101 {
+        if kernel.is_multiple_of(2) || kernel > 101 {
             return Err(Error::invalid(
                 "blur kernel",
                 kernel,

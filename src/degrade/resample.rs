@@ -196,53 +196,6 @@ pub fn cv2_inter_cubic(img: &RgbImage, width: u32, height: u32) -> RgbImage {
     RgbImage::from_raw(width, height, out).expect("buffer sized for the output")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constant_images_stay_constant() {
-        let img = RgbImage::from_pixel(16, 12, ::image::Rgb([200, 3, 77]));
-        assert!(pil_bicubic(&img, 4, 3)
-            .pixels()
-            .all(|p| p.0 == [200, 3, 77]));
-        assert!(cv2_inter_cubic(&img, 4, 3)
-            .pixels()
-            .all(|p| p.0 == [200, 3, 77]));
-    }
-
-    #[test]
-    fn ties_round_to_even() {
-        assert_eq!(round_shift_even(37 << 21, 22), 18); // 18.5
-        assert_eq!(round_shift_even(39 << 21, 22), 20); // 19.5
-        assert_eq!(round_shift_even((37 << 21) + 1, 22), 19);
-        assert_eq!(round_shift_even(-(3 << 21), 22), -2); // -1.5
-    }
-
-    #[test]
-    fn cv2_x4_weights_are_the_known_ones() {
-        // At x4 every output sits half-way between two source pixels: A=-0.75 gives
-        // (-0.09375, 0.59375, 0.59375, -0.09375) = (-192, 1216, 1216, -192) / 2048.
-        let taps = cv2_taps(8, 2);
-        assert_eq!(taps[0], ([0, 1, 2, 3], [-192, 1216, 1216, -192]));
-        assert_eq!(taps[1], ([4, 5, 6, 7], [-192, 1216, 1216, -192]));
-    }
-
-    #[test]
-    fn pil_taps_sum_to_one_in_fixed_point() {
-        for (i, o) in [(256, 64), (64, 256), (10, 3)] {
-            let t = pil_taps(i, o);
-            for w in &t.weights {
-                let s: i32 = w.iter().sum();
-                assert!(
-                    (s - (1 << PIL_PRECISION_BITS)).abs() <= w.len() as i32,
-                    "{i}->{o}: {s}"
-                );
-            }
-        }
-    }
-}
-
 /// The window `out_win = (x, y, w, h)` of [`pil_bicubic`] resizing a `full_in` image to
 /// `full_out`, bit for bit, from `src`: a part of the input whose top-left is
 /// `src_origin` and which covers every input pixel the window's taps read (panics
@@ -316,4 +269,51 @@ pub(crate) fn pil_bicubic_window(
         }
     }
     RgbImage::from_raw(w as u32, h as u32, out).expect("sized for the window")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_images_stay_constant() {
+        let img = RgbImage::from_pixel(16, 12, ::image::Rgb([200, 3, 77]));
+        assert!(pil_bicubic(&img, 4, 3)
+            .pixels()
+            .all(|p| p.0 == [200, 3, 77]));
+        assert!(cv2_inter_cubic(&img, 4, 3)
+            .pixels()
+            .all(|p| p.0 == [200, 3, 77]));
+    }
+
+    #[test]
+    fn ties_round_to_even() {
+        assert_eq!(round_shift_even(37 << 21, 22), 18); // 18.5
+        assert_eq!(round_shift_even(39 << 21, 22), 20); // 19.5
+        assert_eq!(round_shift_even((37 << 21) + 1, 22), 19);
+        assert_eq!(round_shift_even(-(3 << 21), 22), -2); // -1.5
+    }
+
+    #[test]
+    fn cv2_x4_weights_are_the_known_ones() {
+        // At x4 every output sits half-way between two source pixels: A=-0.75 gives
+        // (-0.09375, 0.59375, 0.59375, -0.09375) = (-192, 1216, 1216, -192) / 2048.
+        let taps = cv2_taps(8, 2);
+        assert_eq!(taps[0], ([0, 1, 2, 3], [-192, 1216, 1216, -192]));
+        assert_eq!(taps[1], ([4, 5, 6, 7], [-192, 1216, 1216, -192]));
+    }
+
+    #[test]
+    fn pil_taps_sum_to_one_in_fixed_point() {
+        for (i, o) in [(256, 64), (64, 256), (10, 3)] {
+            let t = pil_taps(i, o);
+            for w in &t.weights {
+                let s: i32 = w.iter().sum();
+                assert!(
+                    (s - (1 << PIL_PRECISION_BITS)).abs() <= w.len() as i32,
+                    "{i}->{o}: {s}"
+                );
+            }
+        }
+    }
 }

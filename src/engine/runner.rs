@@ -85,8 +85,8 @@ impl Runner<'_> {
     fn launch(&self, items: &[Item], (patches, at): &(Tensor, Vec<(u32, u32)>)) -> Result<Tensor> {
         let n = items.len() as i64;
         let batch = self.base.f_repeat([n, 1, 1, 1])?;
-        for k in 0..items.len() {
-            write_patch(&batch, k, at[k], self.origin, &patches.get(k as i64))?;
+        for (k, &a) in at.iter().enumerate() {
+            write_patch(&batch, k, a, self.origin, &patches.get(k as i64))?;
         }
         let out = self.model.forward(&batch)?;
         let s = self.base.size();
