@@ -316,4 +316,24 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn windows_equal_the_whole_resize_cropped() {
+        let img = RgbImage::from_fn(40, 36, |x, y| {
+            ::image::Rgb([(x * 37 + y * 11) as u8, (x * y) as u8, ((x ^ y) * 9) as u8])
+        });
+        // down x4, up x4 (from a part of the source), and one axis unchanged
+        for (out, win) in [
+            ((10, 9), (2, 3, 5, 4)),
+            ((160, 144), (40, 60, 24, 24)),
+            ((40, 18), (7, 2, 20, 9)),
+        ] {
+            let whole = pil_bicubic(&img, out.0, out.1);
+            let (sx, sy) = if out.0 > 40 { (5, 10) } else { (0, 0) };
+            let part = ::image::imageops::crop_imm(&img, sx, sy, 40 - sx, 36 - sy).to_image();
+            let w = pil_bicubic_window(&part, (sx, sy), (40, 36), out, win);
+            let expected = ::image::imageops::crop_imm(&whole, win.0, win.1, win.2, win.3);
+            assert!(w == expected.to_image(), "{out:?} {win:?}");
+        }
+    }
 }

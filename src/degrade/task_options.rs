@@ -60,6 +60,13 @@ pub fn parse(spec: &str, scale: u32) -> Result<Task> {
         "jpeg" => &["quality"],
         "haze" => &["airlight", "beta"],
         "lowlight" => &["gamma", "scale", "sigma"],
+        "sr" | "dn" | "dr" => {
+            return Err(Error::invalid(
+                "task",
+                spec,
+                "sr, dn and dr take no settings here (use --scale and --sigma)",
+            ))
+        }
         _ => return Err(Error::UnknownTask(spec.to_string())),
     };
     for (k, _) in &pairs {
@@ -179,6 +186,7 @@ mod tests {
             ("haze:airlight=2", "2"),
             ("lowlight:gamma", "gamma"),
             ("deblur:k=3", "deblur"),
+            ("dn:sigma=5", "--sigma"),
         ] {
             let e = parse(bad, 4).unwrap_err().to_string();
             assert!(e.contains(needle), "{bad}: {e}");
