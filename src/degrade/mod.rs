@@ -176,7 +176,7 @@ impl Task {
     /// Parses `sr`, `dn` or `dr` with the given scale and sigma, `sr-up` (at `scale`),
     /// or one of the MIO tasks `blur`, `jpeg`, `haze`, `lowlight` with their defaults,
     /// each optionally followed by `:key=value,...` settings (see
-    /// [`task_options`](self::task_options)), e.g. `jpeg:quality=30`.
+    /// [`task_options`]), e.g. `jpeg:quality=30`.
     pub fn parse(name: &str, scale: u32, sigma: f64) -> Result<Task> {
         if name.contains(':') || task_options::is_mio_name(name) {
             return task_options::parse(name, scale);
