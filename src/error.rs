@@ -92,7 +92,7 @@ pub enum Error {
         got: String,
     },
     /// A task name that is not `sr`, `dn` or `dr`.
-    #[error("unknown task '{0}': expected one of sr, dn, dr")]
+    #[error("unknown task '{0}': expected one of sr, dn, dr, sr-up, blur, jpeg, haze, lowlight")]
     UnknownTask(String),
     /// A setting outside its allowed range.
     #[error("invalid {name} = {value}: {reason}")]

@@ -87,7 +87,7 @@ struct TrainArgs {
     /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir.
     #[arg(long)]
     arch: String,
-    /// sr, dn, dr or mixed.
+    /// sr, dn, dr, mixed (SR + DN + DR), mio (the seven MIO tasks), or any map task.
     #[arg(long)]
     task: String,
     /// SR scale (the network's scale for sr; the SR samples' for mixed).
@@ -197,7 +197,9 @@ struct MapArgs {
     /// An already degraded input to use instead of degrading --image.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Task: sr, dn or dr.
+    /// Task: sr, dn, dr, sr-up (SR upsampled back, scale-1 models), blur, jpeg, haze or
+    /// lowlight; settings as NAME:key=value,... (e.g. jpeg:quality=30,
+    /// blur:kernel=15,sigma=2, haze:airlight=0.9,beta=1.8, lowlight:gamma=2,scale=1,sigma=0).
     #[arg(long)]
     task: String,
     /// SR scale.

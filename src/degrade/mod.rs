@@ -20,18 +20,31 @@
 //! }
 //! ```
 
+mod blur;
 mod cv;
 mod generator;
+mod haze;
+mod jpeg;
+mod lowlight;
 mod noise;
 pub mod numpy_rng;
 mod rain;
+pub mod region;
 pub mod resample;
 mod sr;
+mod sr_up;
+pub mod task_options;
 
+pub use blur::GaussianBlur;
 pub use generator::{image_number, RngKind};
+pub use haze::Haze;
+pub use jpeg::Jpeg;
+pub use lowlight::LowLight;
 pub use noise::GaussianNoise;
 pub use rain::{Rain, RainLayer, RainParams, SuppliedRain};
+pub use region::InputPatch;
 pub use sr::Bicubic;
+pub use sr_up::BicubicUpsampled;
 
 use crate::error::{Error, Result};
 use ::image::RgbImage;
@@ -84,6 +97,36 @@ pub trait Degradation: Send + Sync {
     fn carries_supplied_input(&self) -> bool {
         true
     }
+
+    /// Input pixels on each side of a cell that one intervention can change besides the
+    /// cell itself (0, the default: only the cell). Degradations that mix neighbouring
+    /// pixels (blur, JPEG blocks, SR upsampled back) have a halo.
+    fn halo(&self) -> u32 {
+        0
+    }
+
+    /// What one intervention writes into the input: the clean library `patch` pasted
+    /// into the clean ground truth `hr` at `at`, degraded like the input. The default
+    /// writes [`Degradation::degrade_patch`] at the cell; a degradation with a
+    /// [`halo`](Degradation::halo) returns the fixed-size region
+    /// [`region::halo_window`] (the cell and its halo, clamped inside the input),
+    /// bit for bit what degrading the whole pasted image again gives there.
+    fn degrade_region(
+        &self,
+        hr: &RgbImage,
+        patch: &RgbImage,
+        at: PatchSite,
+        rng: &mut dyn RngCore,
+    ) -> Result<InputPatch> {
+        let pixels = self.degrade_patch(patch, at, rng)?;
+        let s = self.scale().max(1);
+        let _ = hr;
+        Ok(InputPatch {
+            x: at.x / s,
+            y: at.y / s,
+            pixels,
+        })
+    }
 }
 
 /// The three tasks of the paper, with their settings.
@@ -102,11 +145,52 @@ pub enum Task {
     },
     /// Deraining of the synthetic "medium" rain.
     Dr,
+    /// Super-resolution for general (scale-1) networks: the bicubic LR upsampled back
+    /// to full size (see [`BicubicUpsampled`]).
+    #[serde(rename = "sr-up")]
+    SrUp {
+        /// Downscale factor of the LR (the paper: 4).
+        scale: u32,
+    },
+    /// Deblurring of an isotropic Gaussian blur (see [`GaussianBlur`]).
+    Blur {
+        /// Odd kernel side in pixels.
+        kernel: u32,
+        /// Standard deviation in pixels.
+        sigma: f64,
+    },
+    /// JPEG artefact removal (see [`Jpeg`]).
+    Jpeg {
+        /// Encoder quality, 1..=100.
+        quality: u8,
+    },
+    /// Dehazing (see [`Haze`]).
+    Haze {
+        /// Atmospheric light `A` in [0, 1].
+        airlight: f64,
+        /// Scattering coefficient `beta` of `t = exp(-beta d)`.
+        beta: f64,
+    },
+    /// Low-light enhancement (see [`LowLight`]).
+    Lowlight {
+        /// Gamma of `x^gamma`.
+        gamma: f64,
+        /// Brightness factor applied after the gamma.
+        scale: f64,
+        /// Noise standard deviation in u8 levels.
+        sigma: f64,
+    },
 }
 
 impl Task {
-    /// Parses `sr`, `dn` or `dr` with the given scale and sigma.
+    /// Parses `sr`, `dn` or `dr` with the given scale and sigma, `sr-up` (at `scale`),
+    /// or one of the MIO tasks `blur`, `jpeg`, `haze`, `lowlight` with their defaults,
+    /// each optionally followed by `:key=value,...` settings (see
+    /// [`task_options`]), e.g. `jpeg:quality=30`.
     pub fn parse(name: &str, scale: u32, sigma: f64) -> Result<Task> {
+        if name.contains(':') || task_options::is_mio_name(name) {
+            return task_options::parse(name, scale);
+        }
         match name.to_ascii_lowercase().as_str() {
             "sr" => Ok(Task::Sr { scale }),
             "dn" => Ok(Task::Dn { sigma }),
@@ -121,6 +205,11 @@ impl Task {
             Task::Sr { .. } => "sr",
             Task::Dn { .. } => "dn",
             Task::Dr => "dr",
+            Task::SrUp { .. } => "sr-up",
+            Task::Blur { .. } => "blur",
+            Task::Jpeg { .. } => "jpeg",
+            Task::Haze { .. } => "haze",
+            Task::Lowlight { .. } => "lowlight",
         }
     }
 
@@ -130,6 +219,15 @@ impl Task {
             Task::Sr { scale } => Box::new(Bicubic::new(scale)?),
             Task::Dn { sigma } => Box::new(GaussianNoise::new(sigma, seed)?),
             Task::Dr => Box::new(Rain::medium(seed)),
+            Task::SrUp { scale } => Box::new(BicubicUpsampled::new(scale)?),
+            Task::Blur { kernel, sigma } => Box::new(GaussianBlur::new(kernel, sigma)?),
+            Task::Jpeg { quality } => Box::new(Jpeg::new(quality)?),
+            Task::Haze { airlight, beta } => Box::new(Haze::new(airlight, beta, seed)?),
+            Task::Lowlight {
+                gamma,
+                scale,
+                sigma,
+            } => Box::new(LowLight::new(gamma, scale, sigma, seed)?),
         })
     }
 
@@ -161,12 +259,13 @@ impl Task {
                 "DR with the NumPy generator seeds the rain with the first integer in the image's file name; give the name",
             )),
             (Task::Dn { sigma }, RngKind::Numpy, _) => Ok(Box::new(GaussianNoise::numpy(sigma, seed)?)),
-            (Task::Sr { .. }, _, _) | (_, RngKind::ChaCha, _) => self.degradation(seed),
-            #[allow(unreachable_patterns)]
+            (Task::Sr { .. } | Task::SrUp { .. }, _, _) | (_, RngKind::ChaCha, _) => {
+                self.degradation(seed)
+            }
             (task, RngKind::Numpy, _) => Err(Error::invalid(
                 "rng",
                 "numpy",
-                format!("NumPy's generator makes only the authors' sr, dn and dr inputs, not {}", task.name()),
+                format!("NumPy's generator makes only the authors' sr, sr-up, dn and dr inputs, not {}", task.name()),
             )),
         }
     }

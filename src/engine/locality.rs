@@ -19,7 +19,7 @@
 //! when the crop would be the whole image the model is global.
 
 use super::grid::{intervention_seed, Grid};
-use super::runner::write_patch;
+use super::runner::{intervention, write_patch};
 use crate::degrade::Degradation;
 use crate::error::Result;
 use crate::image::{quantize_u8, raw_to_tensor, Roi};
@@ -82,6 +82,8 @@ pub struct Locality {
 pub(crate) struct Probe<'a> {
     pub model: &'a dyn Model,
     pub degradation: &'a dyn Degradation,
+    /// The clean ground truth (degradations with a halo paste patches into it).
+    pub hr: &'a ::image::RgbImage,
     pub library: &'a Library,
     pub grid: &'a Grid,
     pub roi: Roi,
@@ -193,17 +195,14 @@ impl Probe<'_> {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, 3, k, 0));
         let batch = self.base.repeat([self.checks as i64, 1, 1, 1]);
-        let b = g.block_in;
         for n in 0..self.checks {
             let cell = ring[rng.gen_range(0..ring.len())];
             let idx = self.library.sample(Sampling::Uniform, &mut rng);
-            let patch = self.degradation.degrade_patch(
-                &self.library.patches()[idx].pixels,
-                g.site(cell),
-                &mut rng,
-            )?;
-            let t = raw_to_tensor(patch.as_raw(), 1, b, b, self.base.device());
-            write_patch(&batch, n, g.input_origin(cell), &t.get(0))?;
+            let clean = &self.library.patches()[idx].pixels;
+            let p = intervention(self.degradation, self.hr, g, clean, cell, &mut rng)?;
+            let (w, h) = p.pixels.dimensions();
+            let t = raw_to_tensor(p.pixels.as_raw(), 1, h, w, self.base.device());
+            write_patch(&batch, n, (p.x, p.y), (0, 0), &t.get(0))?;
         }
         let out = self.model.forward(&batch)?.to_kind(Kind::Float);
         let outs = roi_u8(&out, self.roi, 0, 0)?;

@@ -257,7 +257,9 @@ impl Cem {
     /// Detect whether the model is local around the ROI and, if so, run every
     /// intervention on a crop (default on; see [`Locality`]). Cells outside the crop
     /// get exactly zero effect with zero samples; the map records the crop and how it
-    /// was checked. Off: every intervention runs on the whole input.
+    /// was checked. Off: every intervention runs on the whole input. Degradations whose
+    /// [halo](crate::degrade::Degradation::halo) is wider than a cell always run on
+    /// the whole input (the ring check could miss them).
     pub fn locality(mut self, on: bool) -> Self {
         self.locality = on;
         self
@@ -405,10 +407,13 @@ impl Cem {
         let batch_size = self
             .batch_size
             .unwrap_or_else(|| auto_batch(device, &input, scale));
-        let locality = if self.locality {
+        // A halo wider than a cell could reach into the crop from beyond the checked
+        // ring: such degradations run on the whole input.
+        let locality = if self.locality && degradation.halo() <= grid.block_in {
             let probe = locality::Probe {
                 model,
                 degradation,
+                hr,
                 library: &library,
                 grid: &grid,
                 roi,
@@ -459,6 +464,7 @@ impl Cem {
         let mut runner = Runner {
             model,
             degradation,
+            hr,
             library: &library,
             grid: &grid,
             base,

@@ -21,6 +21,7 @@
 //! new total); any other change of settings needs a new folder.
 
 mod data;
+pub mod mio;
 
 pub use data::{Photos, TrainTask};
 
@@ -126,6 +127,8 @@ impl TrainConfig {
         }
         let s = self.task.net_scale().max(match self.task {
             TrainTask::Mixed { scale, .. } => scale,
+            TrainTask::Mio { scale } => scale,
+            TrainTask::Single(crate::degrade::Task::SrUp { scale }) => scale,
             _ => 1,
         });
         if self.crop == 0 || !self.crop.is_multiple_of(s) {
