@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
     },
-    /// Compute the causal effect map of a TorchScript model for one image and ROI.
+    /// Compute the causal effect map of a TorchScript or native model for one image and ROI.
     Map(MapArgs),
     /// Time a map against the same number of pure forward passes (the engine's overhead).
     Bench(BenchArgs),
@@ -84,7 +84,8 @@ struct DegradeArgs {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir.
+    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16, swinir, or the scale-1
+    /// srresnet_mix, rcan_mix, swinir_mix (with --task mixed, dn or dr).
     #[arg(long)]
     arch: String,
     /// sr, dn, dr, mixed (SR + DN + DR), mio (the seven MIO tasks), or any map task.
@@ -189,8 +190,10 @@ struct TableArgs {
 #[derive(clap::Args)]
 struct MapArgs {
     /// TorchScript model file, or shipped:NAME (shipped:dncnn-s-dn50, shipped:srresnet-s-x4).
-    #[arg(long)]
-    model: PathBuf,
+    #[arg(long, required_unless_present = "arch", conflicts_with = "arch")]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    native: NativeArgs,
     /// Ground-truth (high-resolution) image.
     #[arg(long)]
     image: PathBuf,
@@ -248,6 +251,48 @@ struct MapArgs {
     /// Output folder for cem.csv and cem.json.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// A native network with a checkpoint, for `cem map` instead of `--model`.
+#[derive(clap::Args)]
+struct NativeArgs {
+    /// A native architecture (as for `cem train`) to map with --weights instead of --model;
+    /// its scale is the task's.
+    #[arg(long, requires = "weights")]
+    arch: Option<String>,
+    /// The native network's weights (.safetensors, or a .pth checkpoint).
+    #[arg(long, requires = "arch")]
+    weights: Option<PathBuf>,
+    /// The native network's feature channels (default: the published size).
+    #[arg(long, requires = "arch")]
+    feats: Option<i64>,
+    /// Its residual blocks (per group for RCAN; convolutions for DnCNN).
+    #[arg(long, requires = "arch")]
+    blocks: Option<usize>,
+    /// Its residual groups (RCAN) or residual Swin Transformer blocks (SwinIR).
+    #[arg(long, requires = "arch")]
+    groups: Option<usize>,
+}
+
+impl NativeArgs {
+    /// The network with its weights, at `scale`; `None` without `--arch`.
+    fn load(&self, scale: u32, device: Device) -> Result<Option<Box<dyn Model>>> {
+        use cem::zoo::{Arch, NetConfig, Network};
+        let (Some(arch), Some(weights)) = (&self.arch, &self.weights) else {
+            return Ok(None);
+        };
+        let mut net = NetConfig::new(Arch::parse(arch)?, scale as i64);
+        if let Some(f) = self.feats {
+            net = net.feats(f);
+        }
+        if let Some(b) = self.blocks {
+            net = net.blocks(b);
+        }
+        if let Some(g) = self.groups {
+            net = net.groups(g);
+        }
+        Ok(Some(Box::new(Network::load(net, weights, device)?)))
+    }
 }
 
 #[derive(clap::Args)]
@@ -475,7 +520,13 @@ fn map_command(a: MapArgs) -> Result<()> {
     let device = parse_device(&a.device)?;
     let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
     let hr = load_rgb(&a.image)?;
-    let model = load_model(&a.model, device)?;
+    let model = match &a.model {
+        Some(spec) => load_model(spec, device)?,
+        None => a
+            .native
+            .load(task.degradation(a.seed)?.scale(), device)?
+            .context("give --model, or --arch with --weights")?,
+    };
     let mut cem = Cem::new(strategy)
         .block(a.block)
         .tol(a.tol)
