@@ -110,7 +110,10 @@ fn a_models_own_torchscript_error_is_kept() {
     let path = tmp.path().join("fixed.pt");
     // traced with a fixed view: any other size fails inside the interpreter
     FnModel::new("fixed", Device::Cpu, |x: &Tensor| x.view([1, 3, 16, 16]))
-        .save_traced(&Tensor::rand([1, 3, 16, 16], (Kind::Float, Device::Cpu)), &path)
+        .save_traced(
+            &Tensor::rand([1, 3, 16, 16], (Kind::Float, Device::Cpu)),
+            &path,
+        )
         .unwrap();
     let ts = TorchScript::load(&path, Device::Cpu).unwrap();
     let err = ts
@@ -131,7 +134,10 @@ fn a_zero_training_crop_is_named() {
     let err = cem::train::train(&config, tmp.path(), None, Device::Cpu, false)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("invalid crop = 0") && err.contains("at least 1 pixel"), "{err}");
+    assert!(
+        err.contains("invalid crop = 0") && err.contains("at least 1 pixel"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,7 +145,11 @@ fn a_library_with_images_smaller_than_the_block_is_refused_with_counts() {
     let tmp = tempfile::tempdir().unwrap();
     save_rgb(&common::cat(0, 0, 64), tmp.path().join("big.png")).unwrap();
     for i in 0..5 {
-        save_rgb(&common::cat(0, 0, 6), tmp.path().join(format!("small{i}.png"))).unwrap();
+        save_rgb(
+            &common::cat(0, 0, 6),
+            tmp.path().join(format!("small{i}.png")),
+        )
+        .unwrap();
     }
     let err = Library::open(tmp.path(), 8, 0).unwrap_err().to_string();
     assert!(

@@ -10,9 +10,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The shipped DnCNN on a 64x64 crop of the cat, every intervention on the whole
-/// image, one per call: a few seconds, long enough to be interrupted between
-/// checkpoints (written every 2 s).
+/// Side of the test image (a crop of the cat).
+const SIDE: u32 = 32;
+const ROI: &str = "8,8,8";
+const STRATEGY: &str = "full:40";
+
+/// The shipped DnCNN on a small crop of the cat, every intervention on the whole
+/// image, one per call: a few seconds, long enough to be interrupted after the first
+/// checkpoint (written after 2 s).
 fn args(image: &Path, out: &Path) -> Vec<String> {
     [
         "map",
@@ -23,9 +28,9 @@ fn args(image: &Path, out: &Path) -> Vec<String> {
         "--task",
         "dn",
         "--roi",
-        "24,24,16",
+        ROI,
         "--strategy",
-        "full:16",
+        STRATEGY,
         "--no-locality",
         "--batch-size",
         "1",
@@ -58,7 +63,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("cat.png");
-        cem::image::save_rgb(&common::cat(40, 40, 64), &image).unwrap();
+        cem::image::save_rgb(&common::cat(40, 40, SIDE), &image).unwrap();
         let out = dir.path().join("reference");
         let o = cem(&image, &out).output().unwrap();
         assert!(o.status.success(), "{}", text(&o));
@@ -111,7 +116,10 @@ fn finish_and_compare(out: &Path) -> String {
     assert!(o.status.success(), "{}", text(&o));
     let csv = std::fs::read_to_string(out.join("cem.csv")).unwrap();
     assert_eq!(csv, f.reference, "the resumed map differs");
-    assert!(!checkpoint(out).exists(), "the checkpoint is removed at the end");
+    assert!(
+        !checkpoint(out).exists(),
+        "the checkpoint is removed at the end"
+    );
     text(&o)
 }
 
@@ -131,12 +139,21 @@ fn interrupted_once(sig: i32) {
     let o = child.wait_with_output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(130), "{t}");
-    assert!(t.contains("stopping after this batch") && t.contains("interrupted after"), "{t}");
+    assert!(
+        t.contains("stopping after this batch") && t.contains("interrupted after"),
+        "{t}"
+    );
     assert_eq!(t.matches("stopping after this batch").count(), 1, "{t}");
     assert_whole(&out);
-    assert!(!out.join(cem::map::LOCK_NAME).exists(), "the lock is released");
+    assert!(
+        !out.join(cem::map::LOCK_NAME).exists(),
+        "the lock is released"
+    );
     let t = finish_and_compare(&out);
-    assert!(t.contains("resumed: ") && t.contains("inferences from the checkpoint"), "{t}");
+    assert!(
+        t.contains("resumed: ") && t.contains("inferences from the checkpoint"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -178,7 +195,10 @@ fn kill_9_loses_at_most_the_last_seconds() {
     signal(&child, libc::SIGKILL);
     child.wait().unwrap();
     assert_whole(&out);
-    assert!(out.join(cem::map::LOCK_NAME).exists(), "kill -9 leaves its lock");
+    assert!(
+        out.join(cem::map::LOCK_NAME).exists(),
+        "kill -9 leaves its lock"
+    );
     let t = finish_and_compare(&out);
     assert!(t.contains("recovered a stale lock"), "{t}");
 }
@@ -197,7 +217,10 @@ fn a_second_writer_is_refused_and_the_first_finishes() {
     let second = cem(&f.image, &out).output().unwrap();
     let t = text(&second);
     assert_eq!(second.status.code(), Some(1), "{t}");
-    assert!(t.contains("already in use by another cem run") && t.contains("pid"), "{t}");
+    assert!(
+        t.contains("already in use by another cem run") && t.contains("pid"),
+        "{t}"
+    );
     let o = first.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
@@ -228,14 +251,31 @@ fn corrupted_checkpoints_are_refused_clearly() {
         (
             "a results list made 20x longer",
             with(&|j| {
-                let long: Vec<_> = results.iter().cycle().take(results.len() * 20).cloned().collect();
+                let long: Vec<_> = results
+                    .iter()
+                    .cycle()
+                    .take(results.len() * 20)
+                    .cloned()
+                    .collect();
                 j["results"]["full"] = long.into();
             }),
         ),
-        ("an edited value", with(&|j| j["results"]["full"][1] = 30.0.into())),
-        ("a null value", with(&|j| j["results"]["full"][0] = serde_json::Value::Null)),
-        ("an unknown stage", with(&|j| j["results"]["extra"] = vec![1.0].into())),
-        ("no digest", with(&|j| j["digest"] = serde_json::Value::Null)),
+        (
+            "an edited value",
+            with(&|j| j["results"]["full"][1] = 30.0.into()),
+        ),
+        (
+            "a null value",
+            with(&|j| j["results"]["full"][0] = serde_json::Value::Null),
+        ),
+        (
+            "an unknown stage",
+            with(&|j| j["results"]["extra"] = vec![1.0].into()),
+        ),
+        (
+            "no digest",
+            with(&|j| j["digest"] = serde_json::Value::Null),
+        ),
         ("a torn file", good[..good.len() / 2].to_string()),
     ];
     for (what, body) in cases {
@@ -244,7 +284,10 @@ fn corrupted_checkpoints_are_refused_clearly() {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(1), "{what}: {t}");
         assert!(t.contains("delete it to start over"), "{what}: {t}");
-        assert!(!out.join("cem.csv").exists(), "{what}: no map from a bad checkpoint");
+        assert!(
+            !out.join("cem.csv").exists(),
+            "{what}: no map from a bad checkpoint"
+        );
     }
     // the untouched checkpoint still resumes to the same map
     std::fs::write(checkpoint(&out), good).unwrap();

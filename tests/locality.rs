@@ -151,7 +151,11 @@ fn crops_respect_a_models_size_multiple() {
 /// yet nothing outside a pixel reaches it (float rounding of a local model, enlarged).
 fn flipping_model(whole_width: i64) -> impl Model {
     FnModel::new("flips", Device::Cpu, move |x: &Tensor| {
-        let nudge = if x.size()[3] == whole_width { 1e-6 } else { -1e-6 };
+        let nudge = if x.size()[3] == whole_width {
+            1e-6
+        } else {
+            -1e-6
+        };
         x + (0.5 / 255.0 + nudge)
     })
 }

@@ -82,7 +82,9 @@ impl Checkpoint {
     /// finite values.
     fn validate(&self) -> std::result::Result<(), String> {
         match &self.digest {
-            None => return Err("it has no digest (it was not written by this version of cem)".into()),
+            None => {
+                return Err("it has no digest (it was not written by this version of cem)".into())
+            }
             Some(d) if *d != self.compute_digest() => {
                 return Err(format!(
                     "its contents do not match its digest {d} (edited or corrupted)"
@@ -90,17 +92,28 @@ impl Checkpoint {
             }
             Some(_) => {}
         }
-        let known = [super::STAGE_COARSE.0, super::STAGE_FINE.0, super::STAGE_FULL.0];
+        let known = [
+            super::STAGE_COARSE.0,
+            super::STAGE_FINE.0,
+            super::STAGE_FULL.0,
+        ];
         for (stage, values) in &self.results {
             if !known.contains(&stage.as_str()) {
                 return Err(format!("unknown stage '{stage}'"));
             }
             // None is a perfect ROI (+inf PSNR); anything stored must be a finite number
-            if let Some(i) = values.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
+            if let Some(i) = values
+                .iter()
+                .position(|v| v.is_some_and(|x| !x.is_finite()))
+            {
                 return Err(format!("stage '{stage}' result {i} is {:?}", values[i]));
             }
         }
-        if let Some((stage, s)) = self.seconds.iter().find(|(_, s)| !(s.is_finite() && **s >= 0.0)) {
+        if let Some((stage, s)) = self
+            .seconds
+            .iter()
+            .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
+        {
             return Err(format!("stage '{stage}' has {s} seconds"));
         }
         if self.original_psnr.is_some_and(f64::is_nan) {
@@ -121,7 +134,13 @@ impl Checkpoint {
                 ),
             });
         }
-        if stored.len() < planned && stage == super::STAGE_COARSE.0 && self.results.get(super::STAGE_FINE.0).is_some_and(|v| !v.is_empty()) {
+        if stored.len() < planned
+            && stage == super::STAGE_COARSE.0
+            && self
+                .results
+                .get(super::STAGE_FINE.0)
+                .is_some_and(|v| !v.is_empty())
+        {
             return Err(Error::ResultFile {
                 path: self.path_or_none(),
                 reason: "checkpoint not usable: it holds fine results but an unfinished coarse stage; delete it to start over".into(),
@@ -190,7 +209,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = saved(tmp.path());
         let mut c = reopen(&path).unwrap();
-        assert_eq!(c.take("coarse", 3).unwrap(), vec![Some(20.0), None, Some(21.25)]);
+        assert_eq!(
+            c.take("coarse", 3).unwrap(),
+            vec![Some(20.0), None, Some(21.25)]
+        );
     }
 
     #[test]
@@ -213,7 +235,10 @@ mod tests {
         // more results than the run plans
         let mut c = reopen(&path).unwrap();
         let err = c.take("coarse", 2).unwrap_err().to_string();
-        assert!(err.contains("holds 3 'coarse' results but this run plans 2"), "{err}");
+        assert!(
+            err.contains("holds 3 'coarse' results but this run plans 2"),
+            "{err}"
+        );
         // other settings
         let err = Checkpoint::open(Some(&path), serde_json::json!({"a": 2}))
             .map(|_| ())

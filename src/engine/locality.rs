@@ -241,7 +241,7 @@ impl Probe<'_> {
             max_diff: d,
             flips,
         };
-        if !(max_diff <= tol) {
+        if max_diff.is_nan() || max_diff > tol {
             return Ok(fail(
                 "the crop's ROI output differs from the whole image's",
                 max_diff,
@@ -291,7 +291,7 @@ impl Probe<'_> {
             let (d, f) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
             max_diff = max_diff.max(d);
             flips += f;
-            if !(d <= tol) {
+            if d.is_nan() || d > tol {
                 return Ok(fail(
                     "an intervention just outside the crop changed the ROI output",
                     d,
@@ -313,7 +313,9 @@ impl Probe<'_> {
     /// again, as a batch of up to 2 (the interventions run batched), against `full`.
     fn noise(&self, full: &Tensor) -> Result<(f64, usize)> {
         let n = self.batch_size.clamp(1, 2);
-        let out = self.model.forward(&self.base.f_repeat([n as i64, 1, 1, 1])?)?;
+        let out = self
+            .model
+            .forward(&self.base.f_repeat([n as i64, 1, 1, 1])?)?;
         let (d, _) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
         Ok((d, n))
     }

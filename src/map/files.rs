@@ -72,7 +72,10 @@ fn check_cell(c: &Cell) -> std::result::Result<(), String> {
         ));
     }
     if !(c.std_err.is_finite() && c.std_err >= 0.0) {
-        return Err(format!("std_err {} must be a finite number >= 0", c.std_err));
+        return Err(format!(
+            "std_err {} must be a finite number >= 0",
+            c.std_err
+        ));
     }
     Ok(())
 }

@@ -141,14 +141,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let first = FolderLock::acquire(tmp.path()).unwrap();
         let err = FolderLock::acquire(tmp.path()).unwrap_err().to_string();
-        assert!(err.contains("already in use") && err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.contains("already in use") && err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         drop(first);
         assert!(!tmp.path().join(LOCK_NAME).exists());
         // a lock from a process that no longer exists on this host
         let dead = format!("host={}\npid={}\n", host_name(), i32::MAX - 7);
         std::fs::write(tmp.path().join(LOCK_NAME), dead).unwrap();
         let lock = FolderLock::acquire(tmp.path()).unwrap();
-        assert!(std::fs::read_to_string(lock.path()).unwrap().contains(&format!("pid={}", std::process::id())));
+        assert!(std::fs::read_to_string(lock.path())
+            .unwrap()
+            .contains(&format!("pid={}", std::process::id())));
         drop(lock);
         // a lock from another host is never taken over
         std::fs::write(tmp.path().join(LOCK_NAME), "host=elsewhere\npid=1\n").unwrap();
@@ -161,7 +166,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("a-file");
         std::fs::write(&file, "x").unwrap();
-        let err = FolderLock::acquire(file.join("sub")).unwrap_err().to_string();
-        assert!(err.contains("cannot write") && err.contains("a-file"), "{err}");
+        let err = FolderLock::acquire(file.join("sub"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot write") && err.contains("a-file"),
+            "{err}"
+        );
     }
 }

@@ -153,12 +153,7 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
     let title_h = 40;
     let height = MARGIN + title_h + tile as i32 + 28 + MARGIN;
     let mut fig = Figure::new(width as u32, height as u32);
-    fig.title(
-        width / 2,
-        MARGIN + title_h / 2 - 4,
-        title,
-        FONT + 3.0,
-    );
+    fig.title(width / 2, MARGIN + title_h / 2 - 4, title, FONT + 3.0);
     let top = MARGIN + title_h;
     let mut x = MARGIN;
     for (img, label) in tiles {
