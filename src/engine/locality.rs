@@ -73,7 +73,7 @@ pub struct Trial {
     pub reason: String,
     /// Largest difference seen between an ROI output and the whole image's, in u8
     /// levels (before rounding).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
     pub max_diff_levels: f64,
     /// ROI values whose rounded u8 value differed from the whole image's (crop and
     /// interventions together), including flips explained by rounding alone.
@@ -104,7 +104,7 @@ pub struct Locality {
     #[serde(default)]
     pub tolerance_levels: f64,
     /// The model's run-to-run noise on the ROI, in u8 levels.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
     pub noise_levels: f64,
 }
 
