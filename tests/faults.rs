@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Side of the test image (a crop of the cat).
 const SIDE: u32 = 32;
 const ROI: &str = "8,8,8";
-const STRATEGY: &str = "full:40";
+const STRATEGY: &str = "full:120";
 
 /// The shipped DnCNN on a small crop of the cat, every intervention on the whole
 /// image, one per call: a few seconds, long enough to be interrupted after the first
