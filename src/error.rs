@@ -130,6 +130,24 @@ pub enum Error {
         /// Where the partial state is.
         checkpoint: PathBuf,
     },
+    /// Another run is writing into the same result folder.
+    #[error("{dir} is already in use by another cem run ({holder}); wait for it, use another --out, or delete {lock} if that run is gone")]
+    FolderLocked {
+        /// The result folder.
+        dir: PathBuf,
+        /// Who holds the lock (host and process id).
+        holder: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// A result folder cannot be created or written.
+    #[error("cannot write results to {dir}: {reason}")]
+    FolderNotWritable {
+        /// The folder.
+        dir: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
     /// A libtorch error.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -205,9 +205,9 @@ struct MapArgs {
     /// blur:kernel=15,sigma=2, haze:airlight=0.9,beta=1.8, lowlight:gamma=2,scale=1,sigma=0).
     #[arg(long)]
     task: String,
-    /// SR scale.
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
+    /// SR scale (default 4; only for --task sr).
+    #[arg(long)]
+    scale: Option<u32>,
     /// DN noise level in u8 levels.
     #[arg(long, default_value_t = 50.0)]
     sigma: f64,
@@ -429,6 +429,16 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             .iter()
             .map(MapView::load)
             .collect::<cem::Result<Vec<_>>>()?;
+        for (dir, view) in dirs.iter().zip(&views) {
+            let missing = view.missing_images();
+            if !missing.is_empty() && a.layout == "panel" {
+                eprintln!(
+                    "note: {} has no {}: those panels are left out",
+                    dir.display(),
+                    missing.join(" or ")
+                );
+            }
+        }
         match a.layout.as_str() {
             "grid" => plot::grid_by_model_and_task(&views, &style)?,
             "compare" => plot::compare(&views, None, &style)?,
@@ -449,19 +459,18 @@ fn plot_command(a: PlotArgs) -> Result<()> {
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
+        if let Some(cem::Error::Interrupted { .. }) = e.downcast_ref::<cem::Error>() {
+            std::process::exit(cem::engine::INTERRUPTED_EXIT_CODE);
+        }
         std::process::exit(1);
     }
 }
 
 fn install_ctrlc() {
-    let _ = ctrlc::set_handler(|| {
-        eprintln!("\nstopping after this batch (Ctrl-C again to abort)...");
-        static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        cem::engine::request_stop();
-    });
+    // first Ctrl-C/SIGTERM: stop after the batch and save; second: exit 130 at once
+    if let Err(e) = cem::engine::install_signal_handler() {
+        eprintln!("warning: {e}");
+    }
 }
 
 fn run() -> Result<()> {
@@ -469,6 +478,7 @@ fn run() -> Result<()> {
     match cli.command {
         Command::Demo { task, out } => {
             install_ctrlc();
+            let _lock = cem::map::FolderLock::acquire(&out)?;
             let start = Instant::now();
             let map = cem::demo::run_demo(&out, Task::parse(&task, 4, 50.0)?, true)?;
             println!("{}", cem::demo::locality_line(&map));
@@ -515,7 +525,15 @@ fn run() -> Result<()> {
 }
 
 fn map_command(a: MapArgs) -> Result<()> {
-    let task = Task::parse(&a.task, a.scale, a.sigma)?;
+    if let (Some(scale), false) = (a.scale, a.task.eq_ignore_ascii_case("sr")) {
+        anyhow::bail!(
+            "--scale {scale} only applies to --task sr, not --task {}; remove it",
+            a.task
+        );
+    }
+    let task = Task::parse(&a.task, a.scale.unwrap_or(4), a.sigma)?;
+    // one writer per folder, and an unwritable --out found before any inference
+    let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
     let device = parse_device(&a.device)?;
     let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;

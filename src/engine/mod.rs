@@ -16,10 +16,12 @@ mod checkpoint;
 mod grid;
 mod locality;
 mod runner;
+pub(crate) mod signals;
 mod strategy;
 
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
+pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
 pub use strategy::Strategy;
 
 use crate::degrade::{Degradation, RngKind, SuppliedRain, Task};
@@ -422,8 +424,19 @@ impl Cem {
                 seed: self.seed,
                 checks: self.locality_checks,
                 multiple: self.size_multiple,
+                batch_size,
             };
-            Some(probe.detect(&original)?)
+            let found = probe.detect(&original)?;
+            if !found.local && self.progress {
+                // never run for many minutes without saying why
+                let per_cell = match self.strategy {
+                    Strategy::CoarseToFine { coarse, .. } => coarse,
+                    Strategy::Full { t } => t,
+                } as usize;
+                let first = per_cell * grid.intervened_cells().len();
+                eprintln!("{}", locality::fallback_line(&found, &grid, first));
+            }
+            Some(found)
         } else {
             None
         };
@@ -451,7 +464,7 @@ impl Cem {
                 return Err(Error::invalid(
                     "checkpoint",
                     ckpt.path_or_none().display(),
-                    format!("the model now gives ROI PSNR {o} instead of {stored}; delete the checkpoint"),
+                    format!("the model now gives ROI PSNR {o} instead of {stored}; delete it to start over"),
                 ));
             }
         }
@@ -564,6 +577,7 @@ impl Cem {
                     self.coarse_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 let coarse_of = group(cells, coarse, &res);
                 let sensitive: Vec<u32> = cells
@@ -583,6 +597,7 @@ impl Cem {
                     self.fine_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 let mut fine_of = group(&sensitive, fine, &res);
                 cells
@@ -604,6 +619,7 @@ impl Cem {
                     self.full_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 group(cells, t, &res)
                     .into_iter()
@@ -702,9 +718,21 @@ fn run_stage(
     sampling: Sampling,
     items: &[Item],
     stages: &mut BTreeMap<String, StageStats>,
+    notes: bool,
 ) -> Result<Vec<f64>> {
-    let mut results = ckpt.take(name);
-    results.truncate(items.len());
+    let results = ckpt.take(name, items.len())?;
+    if !results.is_empty() {
+        note(
+            notes,
+            runner,
+            format!(
+                "resumed: {} of {} {name} inferences from the checkpoint",
+                thousands(results.len()),
+                thousands(items.len())
+            ),
+        );
+    }
+    let mut results = results;
     runner.progress.set_prefix(name.to_string());
     runner.progress.inc(results.len() as u64);
     let start = Instant::now();
@@ -741,6 +769,31 @@ fn run_stage(
         },
     );
     Ok(results.into_iter().map(psnr_of).collect())
+}
+
+/// A line for the user: above the progress bar, or on stderr when the bar is hidden
+/// (not a terminal) but progress is on.
+fn note(on: bool, runner: &Runner<'_>, line: String) {
+    if on {
+        if runner.progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            runner.progress.println(line);
+        }
+    }
+}
+
+/// `1242` as `1,242`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Eq. 3: a coarse draw makes its cell sensitive unless `|O - PSNR| < tol`; a NaN
