@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up of everything cem needs, into the project:
-#   .venv/            Python virtualenv: torch==2.11.0 (PyPI, with its CUDA libraries),
+#   .venv/            Python virtualenv: torch==2.11.0 (PyPI, with its CUDA libraries), NumPy,
 #                     Jupyter (notebook, nbclient, nbconvert)
 #   .venv/libtorch    link to the wheel's torch/ folder: the libtorch cargo builds against
 #                     (see .cargo/config.toml; nothing to export by hand)
@@ -36,9 +36,9 @@ for spec in sys.argv[1:]:
         sys.exit(1)
 PY
 }
-if ! have "torch==$TORCH_VERSION" nbclient nbconvert notebook; then
-    say "installing torch==$TORCH_VERSION and Jupyter into $venv (about 5 GB, 2-4 minutes)"
-    "$py" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" nbclient nbconvert notebook
+if ! have "torch==$TORCH_VERSION" numpy nbclient nbconvert notebook; then
+    say "installing torch==$TORCH_VERSION, NumPy and Jupyter into $venv (about 5 GB, 2-4 minutes)"
+    "$py" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" numpy nbclient nbconvert notebook
 fi
 site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 [ -f "$site/torch/lib/libtorch_cpu.so" ] || { say "no libtorch in $site/torch"; exit 1; }

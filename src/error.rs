@@ -92,7 +92,7 @@ pub enum Error {
         got: String,
     },
     /// A task name that is not `sr`, `dn` or `dr`.
-    #[error("unknown task '{0}': expected one of sr, dn, dr")]
+    #[error("unknown task '{0}': expected one of sr, dn, dr, sr-up, blur, jpeg, haze, lowlight")]
     UnknownTask(String),
     /// A setting outside its allowed range.
     #[error("invalid {name} = {value}: {reason}")]
@@ -129,6 +129,24 @@ pub enum Error {
         total: usize,
         /// Where the partial state is.
         checkpoint: PathBuf,
+    },
+    /// Another run is writing into the same result folder.
+    #[error("{dir} is already in use by another cem run ({holder}); wait for it, use another --out, or delete {lock} if that run is gone")]
+    FolderLocked {
+        /// The result folder.
+        dir: PathBuf,
+        /// Who holds the lock (host and process id).
+        holder: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// A result folder cannot be created or written.
+    #[error("cannot write results to {dir}: {reason}")]
+    FolderNotWritable {
+        /// The folder.
+        dir: PathBuf,
+        /// What the OS said.
+        reason: String,
     },
     /// A libtorch error.
     #[error("libtorch: {0}")]

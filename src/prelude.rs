@@ -1,6 +1,7 @@
 //! What a notebook needs, in one `use cem::prelude::*;`.
 
 pub use crate::degrade::{Bicubic, Degradation, GaussianNoise, PatchSite, Rain, Task};
+pub use crate::degrade::{RngKind, SuppliedRain};
 pub use crate::display::{show, show_row, Picture};
 pub use crate::engine::{Cem, Strategy};
 pub use crate::error::{Error, Result};

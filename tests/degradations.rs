@@ -93,11 +93,16 @@ fn rain_is_reapplied_to_an_intervened_cell() {
     let rainy = rain.degrade(&hr).unwrap();
     let beta = rain.params().beta;
     let layer = rain.layer(64, 64);
-    // I = saturate(I_hr + beta L)
+    // I = cv2.addWeighted(I_hr, 1, L, beta, 0): in f32, rounded to nearest, saturated
+    let mut rounded_up = 0;
     for (i, (&a, &b)) in hr.as_raw().iter().zip(rainy.as_raw()).enumerate() {
-        let l = layer.values[i / 3] as f64;
-        assert_eq!(b, (a as f64 + beta * l).clamp(0.0, 255.0) as u8);
+        let l = layer.values[i / 3] as f32;
+        let exact = a as f32 + l * beta as f32;
+        assert_eq!(b, exact.round_ties_even().clamp(0.0, 255.0) as u8);
+        rounded_up += (exact < 255.0 && b as f32 > exact) as usize;
     }
+    // truncation would never round up
+    assert!(rounded_up > 0);
     // the clean cell, re-rained at its site, is the rainy cell
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     for (x, y) in [(0, 0), (16, 40), (56, 56)] {

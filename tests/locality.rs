@@ -145,3 +145,55 @@ fn crops_respect_a_models_size_multiple() {
         .run(&picky, &truth(), &Task::Dn { sigma: 50.0 }, ROI);
     assert!(err.is_err() || !locality(&err.unwrap()).trials[0].passed);
 }
+
+/// Identity lifted to half a u8 level, nudged by +-1e-6 depending on whether the
+/// input is the whole image: every rounded value flips between crop and whole image,
+/// yet nothing outside a pixel reaches it (float rounding of a local model, enlarged).
+fn flipping_model(whole_width: i64) -> impl Model {
+    FnModel::new("flips", Device::Cpu, move |x: &Tensor| {
+        let nudge = if x.size()[3] == whole_width {
+            1e-6
+        } else {
+            -1e-6
+        };
+        x + (0.5 / 255.0 + nudge)
+    })
+}
+
+#[test]
+fn rounding_flips_between_crop_and_whole_image_are_not_non_locality() {
+    let hr = truth();
+    let map = base()
+        .fine(2)
+        .run(&flipping_model(96), &hr, &Task::Dn { sigma: 50.0 }, ROI)
+        .unwrap();
+    let loc = locality(&map);
+    assert!(loc.local, "{loc:?}");
+    assert_eq!(loc.margin_cells, Some(1), "{:?}", loc.trials);
+    // the crop's u8 output did differ: the flips were seen and explained by rounding
+    assert!(loc.trials[0].u8_flips > 0, "{:?}", loc.trials);
+    assert!(loc.trials[0].max_diff_levels < loc.tolerance_levels);
+}
+
+#[test]
+fn the_locality_check_respects_the_batch_size() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    let largest = Arc::new(AtomicI64::new(0));
+    let seen = largest.clone();
+    let model = FnModel::new("box-count", Device::Cpu, move |x: &Tensor| {
+        seen.fetch_max(x.size()[0], Ordering::SeqCst);
+        x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)
+    });
+    for n in [1, 3] {
+        largest.store(0, Ordering::SeqCst);
+        let map = base()
+            .batch_size(n)
+            .coarse(1)
+            .fine(1)
+            .run(&model, &truth(), &Task::Dn { sigma: 50.0 }, ROI)
+            .unwrap();
+        assert!(locality(&map).local);
+        assert_eq!(largest.load(Ordering::SeqCst), n as i64, "batch size {n}");
+    }
+}

@@ -7,7 +7,11 @@ use cem::prelude::*;
 use cem::zoo::{Arch, NetConfig, Network};
 
 fn tiny(arch: Arch, scale: i64) -> NetConfig {
-    let feats = if arch == Arch::SwinIr { 12 } else { 16 };
+    let feats = if matches!(arch, Arch::SwinIr | Arch::SwinIrMix) {
+        12
+    } else {
+        16
+    };
     NetConfig::new(arch, scale).feats(feats).blocks(2).groups(2)
 }
 
@@ -15,7 +19,7 @@ fn tiny(arch: Arch, scale: i64) -> NetConfig {
 fn every_architecture_has_the_right_output_shape() {
     tch::manual_seed(0);
     for arch in Arch::ALL {
-        let scales: &[i64] = if arch == Arch::Dncnn {
+        let scales: &[i64] = if arch.scale_one_only() {
             &[1]
         } else {
             &[1, 2, 3, 4]
@@ -94,6 +98,75 @@ fn rcan_ap16_matches_the_reference() {
 #[test]
 fn swinir_light_matches_the_reference() {
     check_reference("swinir_light_x4", NetConfig::new(Arch::SwinIr, 4));
+}
+
+#[test]
+fn srresnet_mix_matches_the_reference() {
+    check_reference("srresnet_mix", NetConfig::new(Arch::SrResNetMix, 1));
+}
+
+#[test]
+fn rcan_mix_matches_the_reference() {
+    check_reference(
+        "rcan_mix_g2b4",
+        NetConfig::new(Arch::RcanMix, 1).groups(2).blocks(4),
+    );
+}
+
+#[test]
+fn swinir_mix_matches_the_reference() {
+    check_reference(
+        "swinir_mix_d2x2_e60",
+        NetConfig::new(Arch::SwinIrMix, 1)
+            .feats(60)
+            .groups(2)
+            .blocks(2),
+    );
+}
+
+#[test]
+fn mixed_architectures_are_scale_one_and_parse_by_name() {
+    for arch in [Arch::SrResNetMix, Arch::RcanMix, Arch::SwinIrMix] {
+        assert_eq!(Arch::parse(arch.name()).unwrap(), arch);
+        let err = Network::new(tiny(arch, 4), Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("scale 1") && err.contains(arch.name()),
+            "{err}"
+        );
+    }
+    assert_eq!(Arch::parse("SRResNet_MIO").unwrap(), Arch::SrResNetMix);
+    assert_eq!(Arch::parse("swinir-mio").unwrap(), Arch::SwinIrMix);
+    let err = Network::new(NetConfig::new(Arch::RcanMix, 1).feats(40), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("multiple of 16"), "{err}");
+    // the authors' sizes
+    let c = NetConfig::new(Arch::SwinIrMix, 1);
+    assert_eq!((c.feats, c.groups, c.blocks), (180, 6, 6));
+    let c = NetConfig::new(Arch::RcanMix, 1);
+    assert_eq!((c.feats, c.groups, c.blocks), (64, 10, 16));
+}
+
+#[test]
+fn swinir_mix_has_no_residual_from_the_input() {
+    // zero weights everywhere: the official SwinIR at scale 1 returns its input
+    // (x + conv_last(...)), SwinIR_mix returns only the DIV2K mean
+    tch::manual_seed(4);
+    let x = Tensor::rand([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let zeroed = |arch| {
+        let net = Network::new(tiny(arch, 1), Device::Cpu).unwrap();
+        tch::no_grad(|| {
+            for (_, mut v) in net.var_store().variables() {
+                let _ = v.zero_();
+            }
+        });
+        net.forward(&x).unwrap()
+    };
+    let plain = zeroed(Arch::SwinIr);
+    assert!((plain - &x).abs().max().double_value(&[]) < 1e-6);
+    let mix = zeroed(Arch::SwinIrMix);
+    let mean = Tensor::from_slice(&[0.4488f32, 0.4371, 0.4040]).view([1, 3, 1, 1]);
+    assert!((mix - mean).abs().max().double_value(&[]) < 1e-6);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The `cem` command line: `demo`, `map`, `bench`, `table`, `plot`, `train`,
-//! `convert-weights`, `info`.
+//! `convert-weights`, `info`, `degrade`.
 
 use anyhow::{Context, Result};
 use cem::prelude::*;
@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
     },
-    /// Compute the causal effect map of a TorchScript model for one image and ROI.
+    /// Compute the causal effect map of a TorchScript or native model for one image and ROI.
     Map(MapArgs),
     /// Time a map against the same number of pure forward passes (the engine's overhead).
     Bench(BenchArgs),
@@ -52,6 +52,8 @@ enum Command {
     },
     /// Print where libtorch was found and whether CUDA works.
     Info,
+    /// Write a task's degraded input for a ground-truth image.
+    Degrade(DegradeArgs),
     /// Local Attribution Map (LAM, the authors' blur-path integrated gradients) of a
     /// model for one image and ROI: lam.npy, lam.json, lam.png.
     Lam(LamArgs),
@@ -235,14 +237,40 @@ fn lam_command(a: LamArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+
+#[derive(clap::Args)]
+struct DegradeArgs {
+    /// Task (sr, dn, dr, ...).
+    #[arg(long)]
+    task: String,
+    /// Ground-truth image.
+    #[arg(long)]
+    image: PathBuf,
+    /// The degraded input to write (.png).
+    #[arg(long)]
+    out: PathBuf,
+    /// SR scale.
+    #[arg(long, default_value_t = 4)]
+    scale: u32,
+    /// DN noise level in u8 levels.
+    #[arg(long, default_value_t = 50.0)]
+    sigma: f64,
+    /// The seed (DR's rain: combined with the first integer in the file name; with
+    /// --rng numpy DR uses that integer alone, as the authors).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// chacha (default) or numpy (the authors' exact DN and DR inputs).
+    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
+    rng: String,
 }
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir.
+    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16, swinir, or the scale-1
+    /// srresnet_mix, rcan_mix, swinir_mix (with --task mixed, dn or dr).
     #[arg(long)]
     arch: String,
-    /// sr, dn, dr or mixed.
+    /// sr, dn, dr, mixed (SR + DN + DR), mio (the seven MIO tasks), or any map task.
     #[arg(long)]
     task: String,
     /// SR scale (the network's scale for sr; the SR samples' for mixed).
@@ -346,20 +374,24 @@ struct TableArgs {
 #[derive(clap::Args)]
 struct MapArgs {
     /// TorchScript model file, or shipped:NAME (shipped:dncnn-s-dn50, shipped:srresnet-s-x4).
-    #[arg(long)]
-    model: PathBuf,
+    #[arg(long, required_unless_present = "arch", conflicts_with = "arch")]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    native: NativeArgs,
     /// Ground-truth (high-resolution) image.
     #[arg(long)]
     image: PathBuf,
     /// An already degraded input to use instead of degrading --image.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Task: sr, dn or dr.
+    /// Task: sr, dn, dr, sr-up (SR upsampled back, scale-1 models), blur, jpeg, haze or
+    /// lowlight; settings as NAME:key=value,... (e.g. jpeg:quality=30,
+    /// blur:kernel=15,sigma=2, haze:airlight=0.9,beta=1.8, lowlight:gamma=2,scale=1,sigma=0).
     #[arg(long)]
     task: String,
-    /// SR scale.
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
+    /// SR scale (default 4; only for --task sr).
+    #[arg(long)]
+    scale: Option<u32>,
     /// DN noise level in u8 levels.
     #[arg(long, default_value_t = 50.0)]
     sigma: f64,
@@ -393,9 +425,61 @@ struct MapArgs {
     /// Keep every intervention's ROI PSNR for cell ROW,COL in trace.csv (repeatable).
     #[arg(long = "trace", value_name = "ROW,COL")]
     traces: Vec<String>,
+    /// Generator of the degraded input: chacha (default) or numpy (the authors' exact
+    /// DN and DR inputs; DR seeds with the first integer in the image's file name).
+    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
+    rng: String,
+    /// DR: the rain layer (grey or RGB PNG) the input carries, with --beta.
+    #[arg(long, requires = "beta")]
+    rain_layer: Option<PathBuf>,
+    /// DR: the layer's blending weight (with --rain-layer).
+    #[arg(long, requires = "rain_layer")]
+    beta: Option<f64>,
     /// Output folder for cem.csv and cem.json.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// A native network with a checkpoint, for `cem map` instead of `--model`.
+#[derive(clap::Args)]
+struct NativeArgs {
+    /// A native architecture (as for `cem train`) to map with --weights instead of --model;
+    /// its scale is the task's.
+    #[arg(long, requires = "weights")]
+    arch: Option<String>,
+    /// The native network's weights (.safetensors, or a .pth checkpoint).
+    #[arg(long, requires = "arch")]
+    weights: Option<PathBuf>,
+    /// The native network's feature channels (default: the published size).
+    #[arg(long, requires = "arch")]
+    feats: Option<i64>,
+    /// Its residual blocks (per group for RCAN; convolutions for DnCNN).
+    #[arg(long, requires = "arch")]
+    blocks: Option<usize>,
+    /// Its residual groups (RCAN) or residual Swin Transformer blocks (SwinIR).
+    #[arg(long, requires = "arch")]
+    groups: Option<usize>,
+}
+
+impl NativeArgs {
+    /// The network with its weights, at `scale`; `None` without `--arch`.
+    fn load(&self, scale: u32, device: Device) -> Result<Option<Box<dyn Model>>> {
+        use cem::zoo::{Arch, NetConfig, Network};
+        let (Some(arch), Some(weights)) = (&self.arch, &self.weights) else {
+            return Ok(None);
+        };
+        let mut net = NetConfig::new(Arch::parse(arch)?, scale as i64);
+        if let Some(f) = self.feats {
+            net = net.feats(f);
+        }
+        if let Some(b) = self.blocks {
+            net = net.blocks(b);
+        }
+        if let Some(g) = self.groups {
+            net = net.groups(g);
+        }
+        Ok(Some(Box::new(Network::load(net, weights, device)?)))
+    }
 }
 
 #[derive(clap::Args)]
@@ -553,6 +637,16 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             .iter()
             .map(MapView::load)
             .collect::<cem::Result<Vec<_>>>()?;
+        for (dir, view) in dirs.iter().zip(&views) {
+            let missing = view.missing_images();
+            if !missing.is_empty() && a.layout == "panel" {
+                eprintln!(
+                    "note: {} has no {}: those panels are left out",
+                    dir.display(),
+                    missing.join(" or ")
+                );
+            }
+        }
         match a.layout.as_str() {
             "grid" => plot::grid_by_model_and_task(&views, &style)?,
             "compare" => plot::compare(&views, None, &style)?,
@@ -573,19 +667,18 @@ fn plot_command(a: PlotArgs) -> Result<()> {
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
+        if let Some(cem::Error::Interrupted { .. }) = e.downcast_ref::<cem::Error>() {
+            std::process::exit(cem::engine::INTERRUPTED_EXIT_CODE);
+        }
         std::process::exit(1);
     }
 }
 
 fn install_ctrlc() {
-    let _ = ctrlc::set_handler(|| {
-        eprintln!("\nstopping after this batch (Ctrl-C again to abort)...");
-        static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        cem::engine::request_stop();
-    });
+    // first Ctrl-C/SIGTERM: stop after the batch and save; second: exit 130 at once
+    if let Err(e) = cem::engine::install_signal_handler() {
+        eprintln!("warning: {e}");
+    }
 }
 
 fn run() -> Result<()> {
@@ -593,6 +686,7 @@ fn run() -> Result<()> {
     match cli.command {
         Command::Demo { task, out } => {
             install_ctrlc();
+            let _lock = cem::map::FolderLock::acquire(&out)?;
             let start = Instant::now();
             let map = cem::demo::run_demo(&out, Task::parse(&task, 4, 50.0)?, true)?;
             println!("{}", cem::demo::locality_line(&map));
@@ -622,6 +716,7 @@ fn run() -> Result<()> {
             let summary = cem::zoo::convert_weights(&input, &output, unsafe_pickle)?;
             println!("wrote {}: {summary}", output.display());
         }
+        Command::Degrade(args) => degrade_command(args)?,
         Command::Lam(args) => lam_command(args)?,
         Command::PixelOpt(args) => pixel_command(args)?,
         Command::Info => {
@@ -640,12 +735,26 @@ fn run() -> Result<()> {
 }
 
 fn map_command(a: MapArgs) -> Result<()> {
-    let task = Task::parse(&a.task, a.scale, a.sigma)?;
+    if let (Some(scale), false) = (a.scale, a.task.eq_ignore_ascii_case("sr")) {
+        anyhow::bail!(
+            "--scale {scale} only applies to --task sr, not --task {}; remove it",
+            a.task
+        );
+    }
+    let task = Task::parse(&a.task, a.scale.unwrap_or(4), a.sigma)?;
+    // one writer per folder, and an unwritable --out found before any inference
+    let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
     let device = parse_device(&a.device)?;
     let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
     let hr = load_rgb(&a.image)?;
-    let model = load_model(&a.model, device)?;
+    let model = match &a.model {
+        Some(spec) => load_model(spec, device)?,
+        None => a
+            .native
+            .load(task.degradation(a.seed)?.scale(), device)?
+            .context("give --model, or --arch with --weights")?,
+    };
     let mut cem = Cem::new(strategy)
         .block(a.block)
         .tol(a.tol)
@@ -673,16 +782,32 @@ fn map_command(a: MapArgs) -> Result<()> {
     if let Some(p) = &a.input {
         cem = cem.input(load_rgb(p)?);
     }
+    cem = cem.rng(cem::degrade::RngKind::parse(&a.rng)?);
+    let degradation: Box<dyn Degradation> = match (&a.rain_layer, a.beta) {
+        (Some(layer), Some(beta)) => {
+            anyhow::ensure!(
+                task == Task::Dr,
+                "--rain-layer is for --task dr, not {}",
+                task.name()
+            );
+            Box::new(cem::degrade::SuppliedRain::from_layer(
+                &load_rgb(layer)?,
+                beta,
+            )?)
+        }
+        _ => cem.degradation(&task, &hr)?,
+    };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut map = cem.run(model.as_ref(), &hr, &task, roi)?;
+    let mut map = cem.run_with(model.as_ref(), &hr, degradation.as_ref(), roi)?;
     // which model made the map, for `cem pixel-opt`
-    map.info.extra["model_spec"] = serde_json::Value::String(a.model.to_string_lossy().into());
+    if let Some(spec) = &a.model {
+        map.info.extra["model_spec"] = serde_json::Value::String(spec.to_string_lossy().into());
+    }
     cem::map::save(&map, &a.out)?;
     if !a.traces.is_empty() {
         cem::attrib::Traces::of(&map)?.save(&a.out)?;
     }
     // the model's input and output beside the map, for `cem plot`
-    let degradation = task.degradation(a.seed)?;
     let input = match &a.input {
         Some(p) => load_rgb(p)?,
         None => degradation.degrade(&hr)?,
@@ -735,5 +860,26 @@ fn bench_command(a: BenchArgs) -> Result<()> {
         std::fs::write(p, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", p.display()))?;
     }
+    Ok(())
+}
+
+fn degrade_command(a: DegradeArgs) -> Result<()> {
+    let task = Task::parse(&a.task, a.scale, a.sigma)?;
+    let rng = cem::degrade::RngKind::parse(&a.rng)?;
+    let hr = load_rgb(&a.image)?;
+    let name = a
+        .image
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
+    let degradation = task.degradation_with(a.seed, rng, name.as_deref())?;
+    let input = degradation.degrade(&hr)?;
+    save_rgb(&input, &a.out)?;
+    println!(
+        "wrote {} ({}x{}): {}",
+        a.out.display(),
+        input.width(),
+        input.height(),
+        degradation.describe()
+    );
     Ok(())
 }

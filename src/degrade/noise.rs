@@ -1,6 +1,7 @@
 //! Denoising: additive Gaussian noise, truncated to u8 as the reference does.
 
-use super::{check_patch, Degradation, PatchSite};
+use super::numpy_rng::RandomState;
+use super::{check_patch, Degradation, PatchSite, RngKind};
 use crate::error::{Error, Result};
 use ::image::RgbImage;
 use rand::{RngCore, SeedableRng};
@@ -15,6 +16,7 @@ use rand_distr::{Distribution, Normal};
 pub struct GaussianNoise {
     sigma: f64,
     seed: u64,
+    rng: RngKind,
 }
 
 impl GaussianNoise {
@@ -27,7 +29,32 @@ impl GaussianNoise {
                 "must be a finite non-negative number",
             ));
         }
-        Ok(GaussianNoise { sigma, seed })
+        Ok(GaussianNoise {
+            sigma,
+            seed,
+            rng: RngKind::ChaCha,
+        })
+    }
+
+    /// The whole image's noise from NumPy's legacy generator, as the authors make the
+    /// DN input: `np.random.seed(seed)`, then `np.random.normal(0, sigma/255, (H, W,
+    /// 3))` added to `I_hr/255`, clipped to [0, 1], `uint8(x * 255)`. Interventions
+    /// still draw their noise from the engine's generator.
+    ///
+    /// ```
+    /// use cem::prelude::*;
+    /// let img = RgbImage::from_pixel(4, 4, image::Rgb([128, 128, 128]));
+    /// let noisy = GaussianNoise::numpy(50.0, 0).unwrap().degrade(&img).unwrap();
+    /// // python -c "import numpy as np; np.random.seed(0); x = np.random.normal(0, 50/255);
+    /// //   print(np.uint8(np.clip(128/255 + x, 0, 1) * 255))"
+    /// assert_eq!(noisy.as_raw()[0], 216);
+    /// assert!(GaussianNoise::numpy(50.0, 1 << 32).unwrap().degrade(&img).is_err());
+    /// ```
+    pub fn numpy(sigma: f64, seed: u64) -> Result<Self> {
+        Ok(GaussianNoise {
+            rng: RngKind::Numpy,
+            ..GaussianNoise::new(sigma, seed)?
+        })
     }
 
     /// The noise level in u8 levels.
@@ -55,6 +82,19 @@ impl Degradation for GaussianNoise {
     }
 
     fn degrade(&self, hr: &RgbImage) -> Result<RgbImage> {
+        if self.rng == RngKind::Numpy {
+            let mut rs = RandomState::try_seed(self.seed)?;
+            let scale = self.sigma / 255.0;
+            let raw = hr
+                .as_raw()
+                .iter()
+                .map(|&v| {
+                    let x = (rs.normal(0.0, scale) + v as f64 / 255.0).clamp(0.0, 1.0);
+                    (x * 255.0) as u8
+                })
+                .collect();
+            return Ok(RgbImage::from_raw(hr.width(), hr.height(), raw).expect("same size"));
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         Ok(self.add_noise(hr, &mut rng))
     }
@@ -70,7 +110,7 @@ impl Degradation for GaussianNoise {
     }
 
     fn describe(&self) -> serde_json::Value {
-        serde_json::json!({"name": "dn", "sigma": self.sigma, "seed": self.seed, "rounding": "truncate"})
+        serde_json::json!({"name": "dn", "sigma": self.sigma, "seed": self.seed, "rng": self.rng.name(), "rounding": "truncate"})
     }
 }
 

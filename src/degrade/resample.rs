@@ -196,6 +196,81 @@ pub fn cv2_inter_cubic(img: &RgbImage, width: u32, height: u32) -> RgbImage {
     RgbImage::from_raw(width, height, out).expect("buffer sized for the output")
 }
 
+/// The window `out_win = (x, y, w, h)` of [`pil_bicubic`] resizing a `full_in` image to
+/// `full_out`, bit for bit, from `src`: a part of the input whose top-left is
+/// `src_origin` and which covers every input pixel the window's taps read (panics
+/// otherwise). SR interventions use it to resample only what a patch changes.
+pub(crate) fn pil_bicubic_window(
+    src: &RgbImage,
+    src_origin: (u32, u32),
+    full_in: (u32, u32),
+    full_out: (u32, u32),
+    out_win: (u32, u32, u32, u32),
+) -> RgbImage {
+    let (w0, h0) = (full_in.0 as usize, full_in.1 as usize);
+    let (w1, h1) = (full_out.0 as usize, full_out.1 as usize);
+    let (ox, oy) = (src_origin.0 as usize, src_origin.1 as usize);
+    let (x, y, w, h) = (
+        out_win.0 as usize,
+        out_win.1 as usize,
+        out_win.2 as usize,
+        out_win.3 as usize,
+    );
+    let sw = src.width() as usize;
+    let raw = src.as_raw();
+    let at = |r: usize, c: usize, ch: usize| raw[((r - oy) * sw + (c - ox)) * 3 + ch] as i32;
+    let vtaps = (h1 != h0).then(|| pil_taps(h0, h1));
+    let (r0, r1) = match &vtaps {
+        Some(t) => (
+            t.first[y],
+            (y..y + h)
+                .map(|j| t.first[j] + t.weights[j].len())
+                .max()
+                .unwrap_or(t.first[y]),
+        ),
+        None => (y, y + h),
+    };
+    let rows = r1 - r0;
+    // horizontal pass over the rows the vertical pass reads, window columns only
+    let mut horiz = vec![0u8; rows * w * 3];
+    let htaps = (w1 != w0).then(|| pil_taps(w0, w1));
+    for r in r0..r1 {
+        for i in 0..w {
+            for ch in 0..3 {
+                horiz[((r - r0) * w + i) * 3 + ch] = match &htaps {
+                    Some(t) => {
+                        let mut ss: i32 = 1 << (PIL_PRECISION_BITS - 1);
+                        for (k, &wk) in t.weights[x + i].iter().enumerate() {
+                            ss += at(r, t.first[x + i] + k, ch) * wk;
+                        }
+                        pil_clip8(ss)
+                    }
+                    None => at(r, x + i, ch) as u8,
+                };
+            }
+        }
+    }
+    let mut out = vec![0u8; w * h * 3];
+    for j in 0..h {
+        for i in 0..w {
+            for ch in 0..3 {
+                out[(j * w + i) * 3 + ch] = match &vtaps {
+                    Some(t) => {
+                        let mut ss: i32 = 1 << (PIL_PRECISION_BITS - 1);
+                        for (k, &wk) in t.weights[y + j].iter().enumerate() {
+                            let r = t.first[y + j] + k - r0;
+                            ss += horiz[(r * w + i) * 3 + ch] as i32 * wk;
+                        }
+                        pil_clip8(ss)
+                    }
+                    None => horiz[(j * w + i) * 3 + ch],
+                };
+            }
+        }
+    }
+    RgbImage::from_raw(w as u32, h as u32, out).expect("sized for the window")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +314,26 @@ mod tests {
                     "{i}->{o}: {s}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn windows_equal_the_whole_resize_cropped() {
+        let img = RgbImage::from_fn(40, 36, |x, y| {
+            ::image::Rgb([(x * 37 + y * 11) as u8, (x * y) as u8, ((x ^ y) * 9) as u8])
+        });
+        // down x4, up x4 (from a part of the source), and one axis unchanged
+        for (out, win) in [
+            ((10, 9), (2, 3, 5, 4)),
+            ((160, 144), (40, 60, 24, 24)),
+            ((40, 18), (7, 2, 20, 9)),
+        ] {
+            let whole = pil_bicubic(&img, out.0, out.1);
+            let (sx, sy) = if out.0 > 40 { (5, 10) } else { (0, 0) };
+            let part = ::image::imageops::crop_imm(&img, sx, sy, 40 - sx, 36 - sy).to_image();
+            let w = pil_bicubic_window(&part, (sx, sy), (40, 36), out, win);
+            let expected = ::image::imageops::crop_imm(&whole, win.0, win.1, win.2, win.3);
+            assert!(w == expected.to_image(), "{out:?} {win:?}");
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Black-box locality: find the smallest block-aligned crop around the ROI on which
-//! the model's u8 ROI output is exactly what it is on the whole input, so every
-//! intervention can run on the crop (cells outside have exactly zero effect).
+//! the model's ROI output is what it is on the whole input, so every intervention can
+//! run on the crop (cells outside have exactly zero effect).
 //!
-//! A margin of `k` cells passes when, in u8 after rounding,
+//! A margin of `k` cells passes when, with outputs compared as floats in u8 levels
+//! (clamped to [0, 1], times 255, before rounding) up to a tolerance `tol`,
 //! 1. the ROI output of the crop equals the ROI output of the whole original input
 //!    (the crop's artificial border does not reach the ROI), and
 //! 2. for `checks` interventions placed on random cells of the ring just outside the
@@ -10,19 +11,28 @@
 //!    of the whole intervened input is still that same output (nothing outside the
 //!    crop reaches the ROI).
 //!
+//! Why a tolerance: a convolution on a smaller input may sum in another order, so a
+//! local model's crop output differs from its whole-image output by float rounding
+//! (about 1e-4 u8 levels for a 10-layer CNN); where a value lies that close to a
+//! rounding boundary its u8 value flips, and an exact u8 comparison called such a
+//! model global. `tol` is the larger of [`ROUNDING_FLOOR`] and 8 times the model's own
+//! run-to-run noise, measured first by running the unchanged input again (in a batch,
+//! as the interventions run). A flip whose float values differ by less than `tol` is
+//! explained by rounding alone; the trials record the largest difference and the u8
+//! flips seen, for inspection.
+//!
 //! Why a few interventions suffice: natural patches differ from the content they
-//! replace by tens of grey levels, so a real dependency moves some of the ROI's
-//! `3 x size^2` rounded values; the ring is where a receptive-field leak is strongest;
-//! a global term (global pooling, attention over the whole image) moves every ROI
-//! value, so a single intervention already flips some rounding. `k` grows 1, 2, 4, ...
-//! until a margin passes, then the smallest passing margin is found by bisection;
-//! when the crop would be the whole image the model is global.
+//! replace by tens of grey levels, so a real dependency moves some ROI values by far
+//! more than rounding; the ring is where a receptive-field leak is strongest; a global
+//! term (global pooling, attention over the whole image) moves every ROI value. `k`
+//! grows 1, 2, 4, ... until a margin passes, then the smallest passing margin is found
+//! by bisection; when the crop would be the whole image the model is global.
 
 use super::grid::{intervention_seed, Grid};
-use super::runner::write_patch;
+use super::runner::{intervention, write_patch};
 use crate::degrade::Degradation;
 use crate::error::Result;
-use crate::image::{quantize_u8, raw_to_tensor, Roi};
+use crate::image::{raw_to_tensor, Roi};
 use crate::library::{Library, Sampling};
 use crate::model::Model;
 use rand::{Rng, SeedableRng};
@@ -33,6 +43,11 @@ use tch::{Kind, Tensor};
 
 /// Default number of outside interventions per tried margin.
 pub const DEFAULT_CHECKS: usize = 8;
+
+/// The least tolerance, in u8 levels, below which two float outputs count as equal
+/// (float rounding of a deep network on differently sized inputs stays far below it;
+/// a change this small moves a u8 value in at most ~2% of pixels, by one level).
+pub const ROUNDING_FLOOR: f64 = 0.02;
 
 /// A cell-aligned rectangle of the input, in input pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +71,14 @@ pub struct Trial {
     pub passed: bool,
     /// Why it failed, if it did.
     pub reason: String,
+    /// Largest difference seen between an ROI output and the whole image's, in u8
+    /// levels (before rounding).
+    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
+    pub max_diff_levels: f64,
+    /// ROI values whose rounded u8 value differed from the whole image's (crop and
+    /// interventions together), including flips explained by rounding alone.
+    #[serde(default)]
+    pub u8_flips: usize,
 }
 
 /// What the check found; stored in the map's metadata.
@@ -77,11 +100,19 @@ pub struct Locality {
     pub inferences: usize,
     /// Seconds the check took.
     pub seconds: f64,
+    /// The tolerance used, in u8 levels (see the module docs).
+    #[serde(default)]
+    pub tolerance_levels: f64,
+    /// The model's run-to-run noise on the ROI, in u8 levels.
+    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
+    pub noise_levels: f64,
 }
 
 pub(crate) struct Probe<'a> {
     pub model: &'a dyn Model,
     pub degradation: &'a dyn Degradation,
+    /// The clean ground truth (degradations with a halo paste patches into it).
+    pub hr: &'a ::image::RgbImage,
     pub library: &'a Library,
     pub grid: &'a Grid,
     pub roi: Roi,
@@ -91,15 +122,40 @@ pub(crate) struct Probe<'a> {
     pub checks: usize,
     /// Crop sides must be multiples of this many input pixels (e.g. a window size).
     pub multiple: u32,
+    /// Whole inputs per model call (the run's batch size).
+    pub batch_size: usize,
 }
 
-/// Rounded ROI of `[N, 3, H, W]` outputs whose top-left is `(ox, oy)` in output pixels.
-fn roi_u8(out: &Tensor, roi: Roi, ox: u32, oy: u32) -> Result<Tensor> {
+/// ROI of `[N, 3, H, W]` outputs whose top-left is `(ox, oy)` in output pixels, in u8
+/// levels before rounding (clamped to [0, 255]).
+fn roi_levels(out: &Tensor, roi: Roi, ox: u32, oy: u32) -> Result<Tensor> {
     let s = roi.size as i64;
-    Ok(quantize_u8(
-        &out.f_narrow(2, (roi.y - oy) as i64, s)?
-            .f_narrow(3, (roi.x - ox) as i64, s)?,
-    ))
+    Ok(out
+        .f_narrow(2, (roi.y - oy) as i64, s)?
+        .f_narrow(3, (roi.x - ox) as i64, s)?
+        .f_to_kind(Kind::Double)?
+        .f_clamp(0.0, 1.0)?
+        .f_mul_scalar(255.0)?)
+}
+
+/// Largest absolute difference of `a` from `reference` (broadcast), and how many
+/// values round to another u8 value.
+fn compare(a: &Tensor, reference: &Tensor) -> Result<(f64, usize)> {
+    let diff = a.f_sub(reference)?.f_abs()?.f_max()?.double_value(&[]);
+    let flips = a
+        .f_round()?
+        .f_ne_tensor(&reference.f_round()?)?
+        .f_sum(Kind::Int64)?
+        .int64_value(&[]) as usize;
+    Ok((diff, flips))
+}
+
+/// What one tried margin found.
+struct Outcome {
+    fail: Option<String>,
+    used: usize,
+    max_diff: f64,
+    flips: usize,
 }
 
 impl Probe<'_> {
@@ -151,8 +207,8 @@ impl Probe<'_> {
             && r.height == self.grid.rows * self.grid.block_in
     }
 
-    /// Tries margin `k`: returns the failure reason, if any, and the inferences used.
-    fn try_margin(&self, k: u32, full_roi: &Tensor) -> Result<(Option<String>, usize)> {
+    /// Tries margin `k` against the whole image's ROI output `full` with tolerance `tol`.
+    fn try_margin(&self, k: u32, full: &Tensor, tol: f64) -> Result<Outcome> {
         let r = self.region(k);
         let s = self.scale;
         let crop = self
@@ -160,21 +216,39 @@ impl Probe<'_> {
             .narrow(2, r.y as i64, r.height as i64)
             .narrow(3, r.x as i64, r.width as i64)
             .contiguous();
+        let failed = |reason: String, used| Outcome {
+            fail: Some(reason),
+            used,
+            max_diff: f64::NAN,
+            flips: 0,
+        };
         let out = match self.model.forward(&crop) {
             Ok(o) if o.size() == [1, 3, (r.height * s) as i64, (r.width * s) as i64] => o,
             Ok(o) => {
-                return Ok((
-                    Some(format!("the crop gave an output of shape {:?}", o.size())),
+                return Ok(failed(
+                    format!("the crop gave an output of shape {:?}", o.size()),
                     1,
                 ))
             }
-            Err(e) => return Ok((Some(format!("the model failed on the crop: {e}")), 1)),
+            Err(e) => return Ok(failed(format!("the model failed on the crop: {e}"), 1)),
         };
-        let crop_roi = roi_u8(&out.to_kind(Kind::Float), self.roi, r.x * s, r.y * s)?;
-        if !bool::try_from(crop_roi.eq_tensor(full_roi).all())? {
-            return Ok((
-                Some("the crop's ROI output differs from the whole image's".into()),
-                1,
+        let crop_roi = roi_levels(&out, self.roi, r.x * s, r.y * s)?;
+        let (mut max_diff, mut flips) = compare(&crop_roi, full)?;
+        let mut used = 1;
+        let fail = |what: &str, d: f64, flips: usize, used| Outcome {
+            fail: Some(format!(
+                "{what} by up to {d:.3e} u8 levels (tolerance {tol:.3e}; {flips} u8 values flipped)"
+            )),
+            used,
+            max_diff: d,
+            flips,
+        };
+        if max_diff.is_nan() || max_diff > tol {
+            return Ok(fail(
+                "the crop's ROI output differs from the whole image's",
+                max_diff,
+                flips,
+                used,
             ));
         }
         // the ring of cells just outside the crop
@@ -189,50 +263,84 @@ impl Probe<'_> {
             })
             .collect();
         if ring.is_empty() {
-            return Ok((None, 1));
+            return Ok(Outcome {
+                fail: None,
+                used,
+                max_diff,
+                flips,
+            });
         }
         let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, 3, k, 0));
-        let batch = self.base.repeat([self.checks as i64, 1, 1, 1]);
-        let b = g.block_in;
-        for n in 0..self.checks {
-            let cell = ring[rng.gen_range(0..ring.len())];
-            let idx = self.library.sample(Sampling::Uniform, &mut rng);
-            let patch = self.degradation.degrade_patch(
-                &self.library.patches()[idx].pixels,
-                g.site(cell),
-                &mut rng,
-            )?;
-            let t = raw_to_tensor(patch.as_raw(), 1, b, b, self.base.device());
-            write_patch(&batch, n, g.input_origin(cell), &t.get(0))?;
+        let per_call = self.batch_size.max(1);
+        let mut n = 0;
+        while n < self.checks {
+            let m = per_call.min(self.checks - n);
+            let batch = self.base.f_repeat([m as i64, 1, 1, 1])?;
+            for j in 0..m {
+                let cell = ring[rng.gen_range(0..ring.len())];
+                let idx = self.library.sample(Sampling::Uniform, &mut rng);
+                let clean = &self.library.patches()[idx].pixels;
+                let p = intervention(self.degradation, self.hr, g, clean, cell, &mut rng)?;
+                let (w, h) = p.pixels.dimensions();
+                let t = raw_to_tensor(p.pixels.as_raw(), 1, h, w, self.base.device());
+                write_patch(&batch, j, (p.x, p.y), (0, 0), &t.get(0))?;
+            }
+            let out = self.model.forward(&batch)?;
+            used += m;
+            let (d, f) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
+            max_diff = max_diff.max(d);
+            flips += f;
+            if d.is_nan() || d > tol {
+                return Ok(fail(
+                    "an intervention just outside the crop changed the ROI output",
+                    d,
+                    flips,
+                    used,
+                ));
+            }
+            n += m;
         }
-        let out = self.model.forward(&batch)?.to_kind(Kind::Float);
-        let outs = roi_u8(&out, self.roi, 0, 0)?;
-        let same = outs.eq_tensor(&full_roi.expand_as(&outs)).all();
-        let used = 1 + self.checks;
-        if !bool::try_from(same)? {
-            return Ok((
-                Some("an intervention just outside the crop changed the ROI output".into()),
-                used,
-            ));
-        }
-        Ok((None, used))
+        Ok(Outcome {
+            fail: None,
+            used,
+            max_diff,
+            flips,
+        })
+    }
+
+    /// The model's run-to-run noise on the ROI, in u8 levels: the unchanged input run
+    /// again, as a batch of up to 2 (the interventions run batched), against `full`.
+    fn noise(&self, full: &Tensor) -> Result<(f64, usize)> {
+        let n = self.batch_size.clamp(1, 2);
+        let out = self
+            .model
+            .forward(&self.base.f_repeat([n as i64, 1, 1, 1])?)?;
+        let (d, _) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
+        Ok((d, n))
     }
 
     /// Runs the search; `full_out` is the model's output on the whole original input.
     pub fn detect(&self, full_out: &Tensor) -> Result<Locality> {
         let start = Instant::now();
-        let full_roi = roi_u8(full_out, self.roi, 0, 0)?;
+        let full = roi_levels(full_out, self.roi, 0, 0)?;
+        let (noise, mut inferences) = self.noise(&full)?;
+        let tol = if noise.is_finite() {
+            ROUNDING_FLOOR.max(8.0 * noise)
+        } else {
+            ROUNDING_FLOOR
+        };
         let mut trials = Vec::new();
-        let mut inferences = 0;
         let mut attempt = |k: u32, trials: &mut Vec<Trial>| -> Result<bool> {
-            let (fail, used) = self.try_margin(k, &full_roi)?;
-            inferences += used;
+            let o = self.try_margin(k, &full, tol)?;
+            inferences += o.used;
             trials.push(Trial {
                 cells: k,
-                passed: fail.is_none(),
-                reason: fail.clone().unwrap_or_default(),
+                passed: o.fail.is_none(),
+                reason: o.fail.clone().unwrap_or_default(),
+                max_diff_levels: o.max_diff,
+                u8_flips: o.flips,
             });
-            Ok(fail.is_none())
+            Ok(o.fail.is_none())
         };
         let (mut lo, mut hi) = (0u32, None);
         let mut k = 1;
@@ -264,6 +372,27 @@ impl Probe<'_> {
             trials,
             inferences,
             seconds: start.elapsed().as_secs_f64(),
+            tolerance_levels: tol,
+            noise_levels: noise,
         })
     }
+}
+
+/// The line printed when the check falls back to the whole image: why, and what it
+/// costs (`first_stage` inferences on the whole input for the first stage alone).
+pub(crate) fn fallback_line(l: &Locality, grid: &Grid, first_stage: usize) -> String {
+    let why = l
+        .trials
+        .last()
+        .map_or("no crop smaller than the image".to_string(), |t| {
+            format!("margin {} cells: {}", t.cells, t.reason)
+        });
+    format!(
+        "locality: global around the ROI ({why}); every intervention runs on the whole {}x{} input: {} inferences for the first stage (checked with {} inferences, {:.1} s)",
+        grid.cols * grid.block_in,
+        grid.rows * grid.block_in,
+        first_stage,
+        l.inferences,
+        l.seconds
+    )
 }

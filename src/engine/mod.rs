@@ -16,13 +16,15 @@ mod checkpoint;
 mod grid;
 mod locality;
 mod runner;
+pub(crate) mod signals;
 mod strategy;
 
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
+pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
 pub use strategy::Strategy;
 
-use crate::degrade::{Degradation, Task};
+use crate::degrade::{Degradation, RngKind, SuppliedRain, Task};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, to_tensor, Roi, RoiMeter};
 use crate::library::{Library, Sampling};
@@ -88,6 +90,7 @@ pub struct Cem {
     locality_checks: usize,
     size_multiple: u32,
     trace: Vec<(u32, u32)>,
+    rng: RngKind,
 }
 
 impl Default for Cem {
@@ -128,6 +131,7 @@ impl Cem {
             locality_checks: DEFAULT_CHECKS,
             size_multiple: 1,
             trace: Vec::new(),
+            rng: RngKind::ChaCha,
         }
     }
 
@@ -224,10 +228,29 @@ impl Cem {
     }
 
     /// Use this already-degraded input instead of degrading the ground truth
-    /// (interventions still carry the task's degradation).
+    /// (interventions still carry the task's degradation; for DR, [`Cem::run`] uses
+    /// the rain this input carries over the ground truth).
     pub fn input(mut self, degraded: RgbImage) -> Self {
         self.input = Some(degraded);
         self
+    }
+
+    /// The generator of the degraded input (default ChaCha): [`RngKind::Numpy`] makes
+    /// the authors' exact DN and DR inputs (see [`Task::degradation_with`]).
+    pub fn rng(mut self, rng: RngKind) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// The degradation [`Cem::run`] uses for `task` and the ground truth `hr`: DR
+    /// with an input from [`Cem::input`] uses the rain that input carries
+    /// ([`SuppliedRain::from_pair`]); otherwise [`Task::degradation_with`] with this
+    /// builder's seed, generator and image name.
+    pub fn degradation(&self, task: &Task, hr: &RgbImage) -> Result<Box<dyn Degradation>> {
+        match (task, &self.input) {
+            (Task::Dr, Some(rainy)) => Ok(Box::new(SuppliedRain::from_pair(hr, rainy)?)),
+            _ => task.degradation_with(self.seed, self.rng, self.image_name.as_deref()),
+        }
     }
 
     /// A name for the image in result files (default `image`).
@@ -246,7 +269,9 @@ impl Cem {
     /// Detect whether the model is local around the ROI and, if so, run every
     /// intervention on a crop (default on; see [`Locality`]). Cells outside the crop
     /// get exactly zero effect with zero samples; the map records the crop and how it
-    /// was checked. Off: every intervention runs on the whole input.
+    /// was checked. Off: every intervention runs on the whole input. Degradations whose
+    /// [halo](crate::degrade::Degradation::halo) is wider than a cell always run on
+    /// the whole input (the ring check could miss them).
     pub fn locality(mut self, on: bool) -> Self {
         self.locality = on;
         self
@@ -332,7 +357,7 @@ impl Cem {
         task: &Task,
         roi: Roi,
     ) -> Result<CausalEffectMap> {
-        let degradation = task.degradation(self.seed)?;
+        let degradation = self.degradation(task, hr)?;
         self.run_with(model, hr, degradation.as_ref(), roi)
     }
 
@@ -375,6 +400,13 @@ impl Cem {
             ));
         }
         let input = match &self.input {
+            Some(i) if !degradation.carries_supplied_input() => {
+                return Err(Error::invalid(
+                    "input",
+                    format!("a supplied {} input", degradation.name()),
+                    "its interventions would get this degradation's own layer, not the one in the input; give the clean image with it (Cem::run with the task, SuppliedRain::from_pair) or its layer and beta (SuppliedRain::from_layer; cem map --rain-layer L.png --beta B)",
+                ))
+            }
             Some(i) => i.clone(),
             None => degradation.degrade(hr)?,
         };
@@ -398,10 +430,13 @@ impl Cem {
         let batch_size = self
             .batch_size
             .unwrap_or_else(|| auto_batch(device, &input, scale));
-        let locality = if self.locality {
+        // A halo wider than a cell could reach into the crop from beyond the checked
+        // ring: such degradations run on the whole input.
+        let locality = if self.locality && degradation.halo() <= grid.block_in {
             let probe = locality::Probe {
                 model,
                 degradation,
+                hr,
                 library: &library,
                 grid: &grid,
                 roi,
@@ -410,8 +445,19 @@ impl Cem {
                 seed: self.seed,
                 checks: self.locality_checks,
                 multiple: self.size_multiple,
+                batch_size,
             };
-            Some(probe.detect(&original)?)
+            let found = probe.detect(&original)?;
+            if !found.local && self.progress {
+                // never run for many minutes without saying why
+                let per_cell = match self.strategy {
+                    Strategy::CoarseToFine { coarse, .. } => coarse,
+                    Strategy::Full { t } => t,
+                } as usize;
+                let first = per_cell * grid.intervened_cells().len();
+                eprintln!("{}", locality::fallback_line(&found, &grid, first));
+            }
+            Some(found)
         } else {
             None
         };
@@ -439,7 +485,7 @@ impl Cem {
                 return Err(Error::invalid(
                     "checkpoint",
                     ckpt.path_or_none().display(),
-                    format!("the model now gives ROI PSNR {o} instead of {stored}; delete the checkpoint"),
+                    format!("the model now gives ROI PSNR {o} instead of {stored}; delete it to start over"),
                 ));
             }
         }
@@ -452,6 +498,7 @@ impl Cem {
         let mut runner = Runner {
             model,
             degradation,
+            hr,
             library: &library,
             grid: &grid,
             base,
@@ -566,6 +613,7 @@ impl Cem {
                     self.coarse_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 let coarse_of = group(cells, coarse, &res);
                 let sensitive: Vec<u32> = cells
@@ -585,6 +633,7 @@ impl Cem {
                     self.fine_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 let mut fine_of = group(&sensitive, fine, &res);
                 cells
@@ -606,6 +655,7 @@ impl Cem {
                     self.full_sampling,
                     &items,
                     stages,
+                    self.progress,
                 )?;
                 group(cells, t, &res)
                     .into_iter()
@@ -704,9 +754,21 @@ fn run_stage(
     sampling: Sampling,
     items: &[Item],
     stages: &mut BTreeMap<String, StageStats>,
+    notes: bool,
 ) -> Result<Vec<f64>> {
-    let mut results = ckpt.take(name);
-    results.truncate(items.len());
+    let results = ckpt.take(name, items.len())?;
+    if !results.is_empty() {
+        note(
+            notes,
+            runner,
+            format!(
+                "resumed: {} of {} {name} inferences from the checkpoint",
+                thousands(results.len()),
+                thousands(items.len())
+            ),
+        );
+    }
+    let mut results = results;
     runner.progress.set_prefix(name.to_string());
     runner.progress.inc(results.len() as u64);
     let start = Instant::now();
@@ -743,6 +805,31 @@ fn run_stage(
         },
     );
     Ok(results.into_iter().map(psnr_of).collect())
+}
+
+/// A line for the user: above the progress bar, or on stderr when the bar is hidden
+/// (not a terminal) but progress is on.
+fn note(on: bool, runner: &Runner<'_>, line: String) {
+    if on {
+        if runner.progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            runner.progress.println(line);
+        }
+    }
+}
+
+/// `1242` as `1,242`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Eq. 3: a coarse draw makes its cell sensitive unless `|O - PSNR| < tol`; a NaN

@@ -8,11 +8,12 @@
 //! current one.
 
 use super::grid::{intervention_seed, Grid};
-use crate::degrade::Degradation;
+use crate::degrade::{Degradation, InputPatch};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, raw_to_tensor, RoiMeter};
 use crate::library::{Library, Sampling};
 use crate::model::Model;
+use image::RgbImage;
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +30,8 @@ pub(crate) struct Item {
 pub(crate) struct Runner<'a> {
     pub model: &'a dyn Model,
     pub degradation: &'a dyn Degradation,
+    /// The clean ground truth (degradations with a halo paste patches into it).
+    pub hr: &'a RgbImage,
     pub library: &'a Library,
     pub grid: &'a Grid,
     /// The evaluated region of the input: the whole input, or a locality crop.
@@ -43,40 +46,47 @@ pub(crate) struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Degrades the items' patches on the host and uploads them as `[n, 3, b, b]`.
-    fn prepare(&self, stage: u64, sampling: Sampling, items: &[Item]) -> Result<Tensor> {
-        let b = self.grid.block_in;
-        let mut buf = Vec::with_capacity(items.len() * (b * b * 3) as usize);
+    /// Degrades the items' patches on the host and uploads them as `[n, 3, h, w]` (the
+    /// cell and the degradation's halo), with where each goes in the input.
+    fn prepare(
+        &self,
+        stage: u64,
+        sampling: Sampling,
+        items: &[Item],
+    ) -> Result<(Tensor, Vec<(u32, u32)>)> {
+        let (w, h) = region_size(self.degradation, self.grid);
+        let mut buf = Vec::with_capacity(items.len() * (w * h * 3) as usize);
+        let mut at = Vec::with_capacity(items.len());
         for it in items {
             let mut rng =
                 ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, stage, it.cell, it.t));
             let idx = self.library.sample(sampling, &mut rng);
             let clean = &self.library.patches()[idx].pixels;
-            let patch = self
-                .degradation
-                .degrade_patch(clean, self.grid.site(it.cell), &mut rng)?;
-            if patch.dimensions() != (b, b) {
-                return Err(Error::SizeMismatch {
-                    what: format!("degraded patch from '{}'", self.degradation.name()),
-                    expected: format!("{b}x{b}"),
-                    got: format!("{}x{}", patch.width(), patch.height()),
-                });
-            }
-            buf.extend_from_slice(patch.as_raw());
+            let region = intervention(
+                self.degradation,
+                self.hr,
+                self.grid,
+                clean,
+                it.cell,
+                &mut rng,
+            )?;
+            at.push((region.x, region.y));
+            buf.extend_from_slice(region.pixels.as_raw());
         }
-        Ok(raw_to_tensor(&buf, items.len(), b, b, self.model.device()))
+        Ok((
+            raw_to_tensor(&buf, items.len(), h, w, self.model.device()),
+            at,
+        ))
     }
 
     /// Assembles the intervened inputs on the device and queues the model and the
     /// measurement; returns `[n + 1]` float64 on the device: n MSEs, then the number of
     /// outputs with non-finite values.
-    fn launch(&self, items: &[Item], patches: &Tensor) -> Result<Tensor> {
+    fn launch(&self, items: &[Item], (patches, at): &(Tensor, Vec<(u32, u32)>)) -> Result<Tensor> {
         let n = items.len() as i64;
         let batch = self.base.f_repeat([n, 1, 1, 1])?;
-        for (k, it) in items.iter().enumerate() {
-            let (x, y) = self.grid.input_origin(it.cell);
-            let at = (x - self.origin.0, y - self.origin.1);
-            write_patch(&batch, k, at, &patches.get(k as i64))?;
+        for (k, &a) in at.iter().enumerate() {
+            write_patch(&batch, k, a, self.origin, &patches.get(k as i64))?;
         }
         let out = self.model.forward(&batch)?;
         let s = self.base.size();
@@ -161,15 +171,73 @@ impl Runner<'_> {
     }
 }
 
-/// Writes `patch` (`[3, b, b]`) into item `k` of `batch` at input pixel `at`.
-pub(crate) fn write_patch(batch: &Tensor, k: usize, at: (u32, u32), patch: &Tensor) -> Result<()> {
-    let b = patch.size()[1];
+/// Writes `patch` (`[3, h, w]`, top-left at input pixel `at`) into item `k` of `batch`,
+/// whose top-left is input pixel `origin`; what falls outside `batch` is dropped (a
+/// halo reaching past a locality crop, where by the check nothing affects the ROI).
+pub(crate) fn write_patch(
+    batch: &Tensor,
+    k: usize,
+    at: (u32, u32),
+    origin: (u32, u32),
+    patch: &Tensor,
+) -> Result<()> {
+    let (ph, pw) = (patch.size()[1], patch.size()[2]);
+    let (bh, bw) = (batch.size()[2], batch.size()[3]);
+    let span = |a: u32, o: u32, len: i64, room: i64| {
+        let start = a as i64 - o as i64;
+        let (lo, hi) = (start.max(0), (start + len).min(room));
+        (lo - start, lo, hi - lo)
+    };
+    let (sy, dy, h) = span(at.1, origin.1, ph, bh);
+    let (sx, dx, w) = span(at.0, origin.0, pw, bw);
+    if h <= 0 || w <= 0 {
+        return Ok(());
+    }
     let mut dst = batch
         .f_get(k as i64)?
-        .f_narrow(1, at.1 as i64, b)?
-        .f_narrow(2, at.0 as i64, b)?;
-    dst.f_copy_(patch)?;
+        .f_narrow(1, dy, h)?
+        .f_narrow(2, dx, w)?;
+    dst.f_copy_(&patch.f_narrow(1, sy, h)?.f_narrow(2, sx, w)?)?;
     Ok(())
+}
+
+/// Input pixels `(width, height)` one intervention writes: the cell and the
+/// degradation's halo, at most the input.
+pub(crate) fn region_size(degradation: &dyn Degradation, grid: &Grid) -> (u32, u32) {
+    let input = (grid.cols * grid.block_in, grid.rows * grid.block_in);
+    let (_, _, w, h) =
+        crate::degrade::region::halo_window((0, 0), grid.block_in, degradation.halo(), input);
+    (w, h)
+}
+
+/// One intervention on `cell`: the clean library patch degraded into its input region,
+/// checked against [`region_size`].
+pub(crate) fn intervention(
+    degradation: &dyn Degradation,
+    hr: &RgbImage,
+    grid: &Grid,
+    clean: &RgbImage,
+    cell: u32,
+    rng: &mut dyn rand::RngCore,
+) -> Result<InputPatch> {
+    let region = degradation.degrade_region(hr, clean, grid.site(cell), rng)?;
+    let (w, h) = region_size(degradation, grid);
+    let fits = region.x + region.pixels.width() <= grid.cols * grid.block_in
+        && region.y + region.pixels.height() <= grid.rows * grid.block_in;
+    if region.pixels.dimensions() != (w, h) || !fits {
+        return Err(Error::SizeMismatch {
+            what: format!("degraded patch from '{}'", degradation.name()),
+            expected: format!("{w}x{h} inside the input"),
+            got: format!(
+                "{}x{} at ({}, {})",
+                region.pixels.width(),
+                region.pixels.height(),
+                region.x,
+                region.y
+            ),
+        });
+    }
+    Ok(region)
 }
 
 fn is_out_of_memory(e: &Error) -> bool {

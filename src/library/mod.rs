@@ -172,15 +172,24 @@ impl Library {
                 "both must be positive",
             ));
         }
-        let usable: Vec<&(String, RgbImage)> = images
+        let (usable, small): (Vec<&(String, RgbImage)>, Vec<_>) = images
             .iter()
-            .filter(|(_, im)| im.width() >= size && im.height() >= size)
-            .collect();
-        if usable.is_empty() {
+            .partition(|(_, im)| im.width() >= size && im.height() >= size);
+        if !small.is_empty() || usable.is_empty() {
+            // refused rather than skipped: every crop would silently come from the rest
+            let names: Vec<String> = small
+                .iter()
+                .take(5)
+                .map(|(n, im)| format!("{n} {}x{}", im.width(), im.height()))
+                .collect();
             return Err(Error::invalid(
                 "library photos",
-                images.len(),
-                format!("none is at least {size}x{size}"),
+                format!("{} of {}", small.len(), images.len()),
+                format!(
+                    "smaller than the {size}x{size} block ({}{}); remove them or use a smaller block",
+                    names.join(", "),
+                    if small.len() > 5 { ", ..." } else { "" }
+                ),
             ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -10,6 +10,8 @@ pub const CSV_NAME: &str = "cem.csv";
 /// File name of the metadata.
 pub const JSON_NAME: &str = "cem.json";
 const CSV_HEADER: &str = "row,col,effect_db,samples,std_err,kind";
+/// The result files' format version this crate writes and reads.
+pub(crate) const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct JsonFile {
@@ -48,6 +50,36 @@ pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
+/// What can be wrong with a stored cell: effects are finite, or `+inf` for an ROI cell
+/// (never NaN or `-inf`); the standard error is finite and >= 0; the kind is the
+/// effect's.
+fn check_cell(c: &Cell) -> std::result::Result<(), String> {
+    if c.effect_db.is_nan() || c.effect_db == f64::NEG_INFINITY {
+        return Err(format!("effect_db {} is not a valid effect", c.effect_db));
+    }
+    if (c.effect_db == f64::INFINITY) != (c.kind == CellKind::Roi) {
+        return Err(format!(
+            "effect_db {} with kind {} (only ROI cells have +inf)",
+            c.effect_db,
+            c.kind.as_str()
+        ));
+    }
+    if CellKind::of(c.effect_db) != c.kind {
+        return Err(format!(
+            "kind {} does not match effect_db {}",
+            c.kind.as_str(),
+            c.effect_db
+        ));
+    }
+    if !(c.std_err.is_finite() && c.std_err >= 0.0) {
+        return Err(format!(
+            "std_err {} must be a finite number >= 0",
+            c.std_err
+        ));
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never
 /// sees half a file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -56,6 +88,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path.extension().and_then(|e| e.to_str()).unwrap_or(""),
         std::process::id()
     ));
+    // a second Ctrl-C waits for this lock before exiting (see engine::signals)
+    let _writing = crate::engine::signals::write_guard();
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
@@ -120,6 +154,16 @@ pub fn load(path: impl AsRef<Path>) -> Result<CausalEffectMap> {
     };
     let text = std::fs::read_to_string(&json_path).map_err(|e| Error::io(&json_path, e))?;
     let json: JsonFile = serde_json::from_str(&text).map_err(|e| bad(&json_path, e.to_string()))?;
+    if json.info.format != FORMAT {
+        return Err(bad(
+            &json_path,
+            format!(
+                "unknown \"format\" version {} (this cem {} reads version {FORMAT})",
+                json.info.format,
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
     let csv = std::fs::read_to_string(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
     let mut lines = csv.lines();
     if lines.next().map(str::trim) != Some(CSV_HEADER) {
@@ -156,6 +200,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<CausalEffectMap> {
         if cell.row * json.cols + cell.col != i as u32 {
             return Err(err("cells must be row-major"));
         }
+        check_cell(&cell).map_err(|what| err(&what))?;
         cells.push(cell);
     }
     if cells.len() != n {

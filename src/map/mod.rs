@@ -2,8 +2,10 @@
 //! Table III, and its files (`cem.csv` + `cem.json`).
 
 pub(crate) mod files;
+mod lock;
 
 pub use files::{load, save, CSV_NAME, JSON_NAME};
+pub use lock::{FolderLock, LOCK_NAME};
 
 use serde::{Deserialize, Serialize};
 

@@ -97,12 +97,23 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
 }
 
+/// libtorch's message without blank lines; a TorchScript error keeps all of it (its
+/// first line alone, "The following operation failed in the TorchScript interpreter.",
+/// would drop the model's own message).
+fn full_message(s: &str) -> String {
+    s.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Model for TorchScript {
     fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         self.module
             .forward_ts(&[input])
-            .map_err(|e| Error::ModelFailed(first_line(&e.to_string())))
+            .map_err(|e| Error::ModelFailed(full_message(&e.to_string())))
     }
 
     fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {

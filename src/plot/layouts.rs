@@ -75,6 +75,19 @@ impl MapView {
         })
     }
 
+    /// The images this view lacks (`input.png`, `output.png`), whose panels a figure
+    /// leaves out.
+    pub fn missing_images(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.input.is_none() {
+            v.push(INPUT_NAME);
+        }
+        if self.output.is_none() {
+            v.push(OUTPUT_NAME);
+        }
+        v
+    }
+
     fn label(&self) -> String {
         format!(
             "{} · {}",
@@ -123,26 +136,24 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
         "causal effect map".into(),
     ));
     let side_w = 200;
-    let width = MARGIN * 2 + tiles.len() as i32 * (tile as i32 + GAP) + side_w;
-    let title_h = 40;
-    let height = MARGIN + title_h + tile as i32 + 28 + MARGIN;
-    let mut fig = Figure::new(width as u32, height as u32);
     let psnr = if m.info.original_psnr.is_finite() {
         format!(" · ROI PSNR {:.2} dB", m.info.original_psnr)
     } else {
         String::new()
     };
-    fig.title(
-        width / 2,
-        MARGIN + title_h / 2 - 4,
-        format!(
-            "{} · {} · ROI {}{psnr}",
-            view.label(),
-            m.info.image,
-            m.info.roi
-        ),
-        FONT + 3.0,
+    let title = format!(
+        "{} · {} · ROI {}{psnr}",
+        view.label(),
+        m.info.image,
+        m.info.roi
     );
+    // wide enough for the title even when images are missing (about 0.6 em a character)
+    let title_w = (title.chars().count() as f64 * (FONT + 3.0) * 0.6) as i32 + 2 * MARGIN;
+    let width = (MARGIN * 2 + tiles.len() as i32 * (tile as i32 + GAP) + side_w).max(title_w);
+    let title_h = 40;
+    let height = MARGIN + title_h + tile as i32 + 28 + MARGIN;
+    let mut fig = Figure::new(width as u32, height as u32);
+    fig.title(width / 2, MARGIN + title_h / 2 - 4, title, FONT + 3.0);
     let top = MARGIN + title_h;
     let mut x = MARGIN;
     for (img, label) in tiles {

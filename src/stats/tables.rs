@@ -13,6 +13,11 @@ pub fn task_title(task: &str) -> String {
         "sr" => "Super-Resolution (SR)".into(),
         "dn" => "Denoising (DN)".into(),
         "dr" => "Deraining (DR)".into(),
+        "sr-up" => "Super-Resolution, upsampled input (SR)".into(),
+        "blur" => "Deblurring".into(),
+        "jpeg" => "JPEG artefact removal".into(),
+        "haze" => "Dehazing".into(),
+        "lowlight" => "Low-light enhancement".into(),
         other => other.to_uppercase(),
     }
 }

@@ -24,13 +24,22 @@ pub enum TrainTask {
         /// The noise level of the DN samples.
         sigma: f64,
     },
+    /// Multiple-in-one training: the seven MIO tasks equally mixed, at scale 1, each
+    /// sample's settings drawn from the MIO ranges (see [`crate::train::mio`]).
+    Mio {
+        /// The SR scale of the SR samples (upsampled back to full size).
+        scale: u32,
+    },
 }
 
 impl TrainTask {
-    /// Parses `sr`, `dn`, `dr` or `mixed`.
+    /// Parses a [`Task`] name, `mixed` or `mio`.
     pub fn parse(name: &str, scale: u32, sigma: f64) -> Result<Self> {
         if name.eq_ignore_ascii_case("mixed") {
             return Ok(TrainTask::Mixed { scale, sigma });
+        }
+        if name.eq_ignore_ascii_case("mio") {
+            return Ok(TrainTask::Mio { scale });
         }
         Task::parse(name, scale, sigma).map(TrainTask::Single)
     }
@@ -43,11 +52,12 @@ impl TrainTask {
         }
     }
 
-    /// A short name: `sr`, `dn`, `dr` or `mixed`.
+    /// A short name: the task's, `mixed` or `mio`.
     pub fn name(&self) -> &'static str {
         match self {
             TrainTask::Single(t) => t.name(),
             TrainTask::Mixed { .. } => "mixed",
+            TrainTask::Mio { .. } => "mio",
         }
     }
 
@@ -71,6 +81,7 @@ impl TrainTask {
                     _ => Task::Dr.degradation(seed)?.degrade(hr),
                 }
             }
+            TrainTask::Mio { scale } => super::mio::degrade(hr, scale, seed),
         }
     }
 }

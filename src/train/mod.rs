@@ -21,6 +21,7 @@
 //! new total); any other change of settings needs a new folder.
 
 mod data;
+pub mod mio;
 
 pub use data::{Photos, TrainTask};
 
@@ -126,9 +127,18 @@ impl TrainConfig {
         }
         let s = self.task.net_scale().max(match self.task {
             TrainTask::Mixed { scale, .. } => scale,
+            TrainTask::Mio { scale } => scale,
+            TrainTask::Single(crate::degrade::Task::SrUp { scale }) => scale,
             _ => 1,
         });
-        if self.crop == 0 || !self.crop.is_multiple_of(s) {
+        if self.crop == 0 {
+            return Err(Error::invalid(
+                "crop",
+                0,
+                format!("the training crop side must be at least 1 pixel (and a multiple of {s})"),
+            ));
+        }
+        if !self.crop.is_multiple_of(s) {
             return Err(Error::BlockDoesNotDivide {
                 block: s,
                 what: "training crop (the SR scale must divide it)".into(),

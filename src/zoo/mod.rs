@@ -4,7 +4,13 @@
 //! state_dict loads one to one: [`Arch::Srcnn`], [`Arch::Dncnn`], [`Arch::SrResNet`]
 //! (BasicSR's MSRResNet), [`Arch::Edsr`] (baseline), [`Arch::Rcan`] and
 //! [`Arch::RcanAp16`] (Fig. 9a) and [`Arch::SwinIr`] (the lightweight configuration by
-//! default). Weights come from safetensors, or from `.pth`
+//! default); and the authors' scale-1 networks for mixed (SR + DN + DR) and
+//! Multiple-In-One training (Figs. 12, 13), which take an SR input already upsampled to
+//! the output size: [`Arch::SrResNetMix`] (`SRResNet_mix`, also `SRResNet_MIO`: no
+//! upsampler, the input added back), [`Arch::RcanMix`] (`RCAN_mix`: no upsampler and no
+//! residual from the input image) and [`Arch::SwinIrMix`] (`SwinIR_mix`, also
+//! `SwinIR_MIO`: the classical pixel-shuffle head kept at scale 1, no residual from the
+//! input image). Weights come from safetensors, or from `.pth`
 //! checkpoints through the project's Python torch (libtorch's C++ loader reads neither
 //! legacy `.pth` files nor PyTorch 2.x state_dicts); see [`convert_weights`].
 //!
@@ -51,11 +57,23 @@ pub enum Arch {
     RcanAp16,
     /// SwinIR (6 heads, 8x8 windows, MLP ratio 2).
     SwinIr,
+    /// The authors' `SRResNet_mix` (and `SRResNet_MIO`): MSRResNet at scale 1 with no
+    /// upsampler, the input added to the output.
+    #[serde(rename = "srresnet_mix")]
+    SrResNetMix,
+    /// The authors' `RCAN_mix`: RCAN at scale 1 with no upsampler (the long skip from
+    /// `conv_first`, no residual from the input image).
+    #[serde(rename = "rcan_mix")]
+    RcanMix,
+    /// The authors' `SwinIR_mix` (and `SwinIR_MIO`): SwinIR's body with the classical
+    /// pixel-shuffle head at scale 1 ([`SwinIr::mix`]).
+    #[serde(rename = "swinir_mix")]
+    SwinIrMix,
 }
 
 impl Arch {
     /// All architectures.
-    pub const ALL: [Arch; 7] = [
+    pub const ALL: [Arch; 10] = [
         Arch::Srcnn,
         Arch::Dncnn,
         Arch::SrResNet,
@@ -63,10 +81,20 @@ impl Arch {
         Arch::Rcan,
         Arch::RcanAp16,
         Arch::SwinIr,
+        Arch::SrResNetMix,
+        Arch::RcanMix,
+        Arch::SwinIrMix,
     ];
 
     /// Parses `srcnn`, `dncnn`, `srresnet` (or `msrresnet`), `edsr`, `rcan`,
-    /// `rcan_ap16`, `swinir`.
+    /// `rcan_ap16`, `swinir`, `srresnet_mix` (or `srresnet_mio`), `rcan_mix`,
+    /// `swinir_mix` (or `swinir_mio`); case and `-`/`_` do not matter.
+    ///
+    /// ```
+    /// use cem::zoo::Arch;
+    /// assert_eq!(Arch::parse("SwinIR-MIO").unwrap(), Arch::SwinIrMix);
+    /// assert!(Arch::parse("swin").is_err());
+    /// ```
     pub fn parse(name: &str) -> Result<Arch> {
         match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "srcnn" => Ok(Arch::Srcnn),
@@ -76,10 +104,14 @@ impl Arch {
             "rcan" => Ok(Arch::Rcan),
             "rcan_ap16" | "rcanap16" => Ok(Arch::RcanAp16),
             "swinir" => Ok(Arch::SwinIr),
+            "srresnet_mix" | "srresnet_mio" => Ok(Arch::SrResNetMix),
+            "rcan_mix" => Ok(Arch::RcanMix),
+            "swinir_mix" | "swinir_mio" => Ok(Arch::SwinIrMix),
             _ => Err(Error::invalid(
                 "arch",
                 name,
-                "expected srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16 or swinir",
+                "expected srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16, swinir, \
+                 srresnet_mix, rcan_mix or swinir_mix",
             )),
         }
     }
@@ -94,7 +126,19 @@ impl Arch {
             Arch::Rcan => "rcan",
             Arch::RcanAp16 => "rcan_ap16",
             Arch::SwinIr => "swinir",
+            Arch::SrResNetMix => "srresnet_mix",
+            Arch::RcanMix => "rcan_mix",
+            Arch::SwinIrMix => "swinir_mix",
         }
+    }
+
+    /// Whether the architecture only restores at scale 1 (DnCNN and the authors'
+    /// mixed networks).
+    pub fn scale_one_only(&self) -> bool {
+        matches!(
+            self,
+            Arch::Dncnn | Arch::SrResNetMix | Arch::RcanMix | Arch::SwinIrMix
+        )
     }
 }
 
@@ -118,14 +162,18 @@ pub struct NetConfig {
 impl NetConfig {
     /// The published size: SRCNN 64; DnCNN 64 x 20 (the colour blind model);
     /// SRResNet and EDSR baseline 64 x 16; RCAN 64, 10 groups x 20 blocks; SwinIR
-    /// lightweight, 60 channels, 4 groups x 6 blocks.
+    /// lightweight, 60 channels, 4 groups x 6 blocks. The mixed networks as the CEM
+    /// authors build them: SRResNet_mix 64 x 16; RCAN_mix 64, 10 groups x 16 blocks;
+    /// SwinIR_mix 180 channels, 6 groups x 6 blocks.
     pub fn new(arch: Arch, scale: i64) -> Self {
         let (feats, blocks, groups) = match arch {
             Arch::Srcnn => (64, 0, 0),
             Arch::Dncnn => (64, 20, 0),
-            Arch::SrResNet | Arch::Edsr => (64, 16, 0),
+            Arch::SrResNet | Arch::Edsr | Arch::SrResNetMix => (64, 16, 0),
             Arch::Rcan | Arch::RcanAp16 => (64, 20, 10),
+            Arch::RcanMix => (64, 16, 10),
             Arch::SwinIr => (60, 6, 4),
+            Arch::SwinIrMix => (180, 6, 6),
         };
         NetConfig {
             arch,
@@ -158,24 +206,28 @@ impl NetConfig {
         if !(1..=8).contains(&self.scale) {
             return Err(Error::invalid("scale", self.scale, "must be 1 to 8"));
         }
-        if self.arch == Arch::Dncnn && self.scale != 1 {
+        if self.arch.scale_one_only() && self.scale != 1 {
             return Err(Error::invalid(
                 "scale",
                 self.scale,
-                "DnCNN restores at scale 1",
+                format!(
+                    "{} restores at scale 1 (SR inputs upsampled to the output size first)",
+                    self.arch.name()
+                ),
             ));
         }
         if self.feats < 4 {
             return Err(Error::invalid("feats", self.feats, "must be at least 4"));
         }
-        if matches!(self.arch, Arch::Rcan | Arch::RcanAp16) && self.feats % 16 != 0 {
+        if matches!(self.arch, Arch::Rcan | Arch::RcanAp16 | Arch::RcanMix) && self.feats % 16 != 0
+        {
             return Err(Error::invalid(
                 "feats",
                 self.feats,
                 "RCAN's attention squeezes by 16: use a multiple of 16",
             ));
         }
-        if self.arch == Arch::SwinIr && self.feats % 6 != 0 {
+        if matches!(self.arch, Arch::SwinIr | Arch::SwinIrMix) && self.feats % 6 != 0 {
             return Err(Error::invalid(
                 "feats",
                 self.feats,
@@ -204,6 +256,9 @@ impl NetConfig {
                 Box::new(Rcan::new(p, f, self.groups, b, 16, s, Pooling::Average(16)))
             }
             Arch::SwinIr => Box::new(SwinIr::new(p, f, self.groups, b, 6, 8, 2, s)),
+            Arch::SrResNetMix => Box::new(SrResNet::new(p, f, b, s)),
+            Arch::RcanMix => Box::new(Rcan::new(p, f, self.groups, b, 16, s, Pooling::Global)),
+            Arch::SwinIrMix => Box::new(SwinIr::mix(p, f, self.groups, b, 6, 8, 2, s)),
         }
     }
 }
@@ -235,7 +290,7 @@ impl Network {
         config.check()?;
         let vs = nn::VarStore::new(device);
         let module = config.build(&vs.root());
-        if config.arch == Arch::SrResNet {
+        if matches!(config.arch, Arch::SrResNet | Arch::SrResNetMix) {
             // BasicSR's MSRResNet initialisation: every convolution's default weights
             // scaled by 0.1, biases 0 (else the fresh network's output is far off)
             tch::no_grad(|| {

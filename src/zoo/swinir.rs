@@ -1,11 +1,13 @@
 //! SwinIR (Liang et al.), as its official code computes it: residual Swin Transformer
 //! blocks (window attention with a relative position bias, shifted windows with the
 //! attention mask), the lightweight configuration's pixel-shuffle-direct upsampler,
-//! and, at scale 1, a residual `conv_last` head. Parameter names as the official
-//! state_dict; its buffers (`relative_position_index`, `attn_mask`) are recomputed
-//! for every input size rather than loaded.
+//! and, at scale 1, a residual `conv_last` head; and the CEM authors' `SwinIR_mix`
+//! (the same body with the classical pixel-shuffle head, kept at scale 1, and no
+//! residual from the input image). Parameter names as the official state_dict; its
+//! buffers (`relative_position_index`, `attn_mask`) are recomputed for every input
+//! size rather than loaded.
 
-use super::layers::{conv, shift_by_div2k_mean};
+use super::layers::{conv, shift_by_div2k_mean, Upsampler};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -163,10 +165,32 @@ struct Rstb {
     conv: nn::Conv2D,
 }
 
+/// Channels of the classical head's `conv_before_upsample` (fixed in the official code).
+const HEAD_FEATS: i64 = 64;
+
+/// How the features become the image.
+#[derive(Debug)]
+enum Head {
+    /// `upsample.0` then a pixel shuffle (lightweight SR, `pixelshuffledirect`).
+    Direct(nn::Conv2D),
+    /// `x + conv_last(features)` (official denoising / JPEG head, scale 1).
+    Residual(nn::Conv2D),
+    /// `conv_before_upsample.0` → leaky ReLU (slope 0.01) → `upsample.{0,2,..}` with
+    /// pixel shuffles (none at scale 1) → `conv_last`, with no residual from the
+    /// input (the classical `pixelshuffle` head as `SwinIR_mix` uses it).
+    Classical {
+        before: nn::Conv2D,
+        up: Upsampler,
+        last: nn::Conv2D,
+    },
+}
+
 /// SwinIR: `conv_first`, `patch_embed.norm`, residual Swin Transformer blocks
 /// (`layers.i.residual_group.blocks.j.*`, `layers.i.conv`), `norm`,
 /// `conv_after_body`, then `upsample.0` + pixel shuffle (scale > 1) or a residual
-/// `conv_last` (scale 1). Inputs are padded (reflect) to a multiple of the window.
+/// `conv_last` (scale 1); or, built by [`SwinIr::mix`], the classical head
+/// `conv_before_upsample.0`, `upsample`, `conv_last`. Inputs are padded (reflect) to a
+/// multiple of the window.
 #[derive(Debug)]
 pub struct SwinIr {
     conv_first: nn::Conv2D,
@@ -174,8 +198,7 @@ pub struct SwinIr {
     layers: Vec<Rstb>,
     norm: nn::LayerNorm,
     conv_after_body: nn::Conv2D,
-    upsample: Option<nn::Conv2D>,
-    conv_last: Option<nn::Conv2D>,
+    head: Head,
     scale: i64,
     window: i64,
 }
@@ -194,6 +217,65 @@ impl SwinIr {
         window: i64,
         mlp: i64,
         scale: i64,
+    ) -> Self {
+        let head = if scale > 1 {
+            Head::Direct(conv(p / "upsample" / 0, embed, 3 * scale * scale, 3))
+        } else {
+            Head::Residual(conv(p / "conv_last", embed, 3, 3))
+        };
+        Self::with_head(p, embed, groups, depth, heads, window, mlp, scale, head)
+    }
+
+    /// The CEM authors' `SwinIR_mix` (and `SwinIR_MIO`, whose `img_size` only sizes
+    /// the buffers recomputed here): the body of [`SwinIr::new`] with the classical
+    /// pixel-shuffle head (64 channels, `upsample.0`, `.2`, ... for `scale` > 1, none at
+    /// their scale 1). The authors' model: 180, 6, 6, 6, 8, 2, 1.
+    /// (Their code takes only sides that are multiples of the window; other sizes are
+    /// padded here as the official SwinIR pads them.)
+    ///
+    /// ```
+    /// use tch::nn::{Module, VarStore};
+    /// let vs = VarStore::new(tch::Device::Cpu);
+    /// let net = cem::zoo::SwinIr::mix(&vs.root(), 12, 1, 2, 6, 8, 2, 1);
+    /// let y = net.forward(&tch::Tensor::rand([1, 3, 16, 16], tch::kind::FLOAT_CPU));
+    /// assert_eq!(y.size(), [1, 3, 16, 16]);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn mix(
+        p: &nn::Path,
+        embed: i64,
+        groups: usize,
+        depth: usize,
+        heads: i64,
+        window: i64,
+        mlp: i64,
+        scale: i64,
+    ) -> Self {
+        let head = Head::Classical {
+            before: conv(p / "conv_before_upsample" / 0, embed, HEAD_FEATS, 3),
+            up: Upsampler::new(
+                &(p / "upsample"),
+                |i| (2 * i).to_string(),
+                HEAD_FEATS,
+                scale,
+                false,
+            ),
+            last: conv(p / "conv_last", HEAD_FEATS, 3, 3),
+        };
+        Self::with_head(p, embed, groups, depth, heads, window, mlp, scale, head)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_head(
+        p: &nn::Path,
+        embed: i64,
+        groups: usize,
+        depth: usize,
+        heads: i64,
+        window: i64,
+        mlp: i64,
+        scale: i64,
+        head: Head,
     ) -> Self {
         let ln = |q: nn::Path| nn::layer_norm(q, vec![embed], Default::default());
         let lin = |q: nn::Path, i, o| nn::linear(q, i, o, Default::default());
@@ -239,8 +321,7 @@ impl SwinIr {
             layers,
             norm: ln(p / "norm"),
             conv_after_body: conv(p / "conv_after_body", embed, embed, 3),
-            upsample: (scale > 1).then(|| conv(p / "upsample" / 0, embed, 3 * scale * scale, 3)),
-            conv_last: (scale == 1).then(|| conv(p / "conv_last", embed, 3, 3)),
+            head,
             scale,
             window,
         }
@@ -277,10 +358,12 @@ impl Module for SwinIr {
         let t = shift_by_div2k_mean(&padded, -1.0);
         let first = t.apply(&self.conv_first);
         let body = self.features(&first).apply(&self.conv_after_body) + &first;
-        let out = match (&self.upsample, &self.conv_last) {
-            (Some(up), _) => body.apply(up).pixel_shuffle(self.scale),
-            (None, Some(last)) => &t + body.apply(last),
-            (None, None) => unreachable!("one head is always built"),
+        let out = match &self.head {
+            Head::Direct(up) => body.apply(up).pixel_shuffle(self.scale),
+            Head::Residual(last) => &t + body.apply(last),
+            Head::Classical { before, up, last } => {
+                up.forward(&body.apply(before).leaky_relu()).apply(last)
+            }
         };
         shift_by_div2k_mean(&out, 1.0)
             .narrow(2, 0, h * self.scale)
