@@ -237,6 +237,7 @@ fn lam_command(a: LamArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
 
 #[derive(clap::Args)]
 struct DegradeArgs {
