@@ -746,6 +746,7 @@ fn progress_bar(on: bool) -> ProgressBar {
 }
 
 /// Runs one stage, resuming from and saving to the checkpoint, and records its stats.
+#[allow(clippy::too_many_arguments)] // private; the stage's context, passed once
 fn run_stage(
     runner: &mut Runner<'_>,
     ckpt: &mut Checkpoint,
@@ -824,7 +825,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
