@@ -391,6 +391,8 @@ fn cem_map_runs_sr_up_end_to_end() {
         .args([
             "--task",
             "sr-up",
+            "--scale",
+            "2",
             "--roi",
             "24,24,16",
             "--strategy",
@@ -408,11 +410,12 @@ fn cem_map_runs_sr_up_end_to_end() {
     );
     let map = cem::map::load(&out).unwrap();
     assert_eq!((map.info.task.as_str(), map.info.scale), ("sr-up", 1));
-    assert_eq!(map.info.degradation["scale"], 4);
+    // --scale is the downscale factor of sr-up (the model itself runs at scale 1)
+    assert_eq!(map.info.degradation["scale"], 2);
     assert!(map.cells.iter().any(|c| c.effect_db != 0.0));
     let input = load_rgb(out.join(cem::plot::INPUT_NAME)).unwrap();
     assert_eq!(
         input,
-        BicubicUpsampled::new(4).unwrap().degrade(&truth()).unwrap()
+        BicubicUpsampled::new(2).unwrap().degrade(&truth()).unwrap()
     );
 }

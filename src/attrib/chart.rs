@@ -60,6 +60,7 @@ pub fn line_chart(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
+            .margin_right(30)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -67,6 +68,8 @@ pub fn line_chart(
         chart
             .configure_mesh()
             .x_desc(x_label)
+            // counts (interventions, iterations): whole numbers
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc(y_label)
             .label_style(("sans-serif", 13))
             .draw()

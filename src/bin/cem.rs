@@ -736,13 +736,13 @@ fn run() -> Result<()> {
 }
 
 fn map_command(a: MapArgs) -> Result<()> {
-    if let (Some(scale), false) = (a.scale, a.task.eq_ignore_ascii_case("sr")) {
+    let task = Task::parse(&a.task, a.scale.unwrap_or(4), a.sigma)?;
+    if let (Some(scale), false) = (a.scale, matches!(task, Task::Sr { .. } | Task::SrUp { .. })) {
         anyhow::bail!(
-            "--scale {scale} only applies to --task sr, not --task {}; remove it",
+            "--scale {scale} only applies to --task sr or sr-up, not --task {}; remove it",
             a.task
         );
     }
-    let task = Task::parse(&a.task, a.scale.unwrap_or(4), a.sigma)?;
     // one writer per folder, and an unwritable --out found before any inference
     let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
