@@ -20,6 +20,20 @@ impl Bicubic {
         }
         Ok(Bicubic { scale })
     }
+
+    /// The LR size of a `w x h` ground truth; the scale must divide both sides.
+    pub(crate) fn lr_size(&self, w: u32, h: u32) -> Result<(u32, u32)> {
+        for (what, v) in [("image width", w), ("image height", h)] {
+            if v % self.scale != 0 || v == 0 {
+                return Err(Error::BlockDoesNotDivide {
+                    block: self.scale,
+                    what: format!("{what} (SR scale must divide it)"),
+                    value: v,
+                });
+            }
+        }
+        Ok((w / self.scale, h / self.scale))
+    }
 }
 
 impl Degradation for Bicubic {
@@ -32,17 +46,8 @@ impl Degradation for Bicubic {
     }
 
     fn degrade(&self, hr: &RgbImage) -> Result<RgbImage> {
-        let (w, h) = hr.dimensions();
-        for (what, v) in [("image width", w), ("image height", h)] {
-            if v % self.scale != 0 || v == 0 {
-                return Err(Error::BlockDoesNotDivide {
-                    block: self.scale,
-                    what: format!("{what} (SR scale must divide it)"),
-                    value: v,
-                });
-            }
-        }
-        Ok(resample::pil_bicubic(hr, w / self.scale, h / self.scale))
+        let (lw, lh) = self.lr_size(hr.width(), hr.height())?;
+        Ok(resample::pil_bicubic(hr, lw, lh))
     }
 
     fn degrade_patch(

@@ -8,8 +8,8 @@
 //! the cell and up to `2 * scale` pixels around it (the bicubic's reach).
 
 use super::region::{halo_window, needs_surroundings, InputPatch};
-use super::resample::{cv2_inter_cubic, pil_bicubic, pil_bicubic_window};
-use super::{check_patch, Degradation, PatchSite};
+use super::resample::{pil_bicubic, pil_bicubic_window};
+use super::{Bicubic, Degradation, PatchSite};
 use crate::error::{Error, Result};
 use ::image::RgbImage;
 use rand::RngCore;
@@ -28,34 +28,23 @@ use rand::RngCore;
 /// ```
 #[derive(Debug, Clone)]
 pub struct BicubicUpsampled {
+    /// The SR downscale (its size checks and its intervention patches).
+    down: Bicubic,
     scale: u32,
 }
 
 impl BicubicUpsampled {
     /// Down and up by `scale` (at least 1).
     pub fn new(scale: u32) -> Result<Self> {
-        if scale == 0 {
-            return Err(Error::invalid("scale", scale, "must be at least 1"));
-        }
-        Ok(BicubicUpsampled { scale })
+        Ok(BicubicUpsampled {
+            down: Bicubic::new(scale)?,
+            scale,
+        })
     }
 
     /// The SR scale of the LR.
     pub fn sr_scale(&self) -> u32 {
         self.scale
-    }
-
-    fn lr_size(&self, w: u32, h: u32) -> Result<(u32, u32)> {
-        for (what, v) in [("image width", w), ("image height", h)] {
-            if v % self.scale != 0 || v == 0 {
-                return Err(Error::BlockDoesNotDivide {
-                    block: self.scale,
-                    what: format!("{what} (SR scale must divide it)"),
-                    value: v,
-                });
-            }
-        }
-        Ok((w / self.scale, h / self.scale))
     }
 }
 
@@ -65,8 +54,7 @@ impl Degradation for BicubicUpsampled {
     }
 
     fn degrade(&self, hr: &RgbImage) -> Result<RgbImage> {
-        let (lw, lh) = self.lr_size(hr.width(), hr.height())?;
-        let lr = pil_bicubic(hr, lw, lh);
+        let lr = self.down.degrade(hr)?;
         Ok(pil_bicubic(&lr, hr.width(), hr.height()))
     }
 
@@ -90,20 +78,14 @@ impl Degradation for BicubicUpsampled {
         hr: &RgbImage,
         patch: &RgbImage,
         at: PatchSite,
-        _rng: &mut dyn RngCore,
+        rng: &mut dyn RngCore,
     ) -> Result<InputPatch> {
-        check_patch(patch, "SR")?;
+        // the patch's INTER_CUBIC downscale, checked as for SR
+        let small = self.down.degrade_patch(patch, at, rng)?;
         let s = self.scale;
         let b = patch.width();
-        if !b.is_multiple_of(s) {
-            return Err(Error::BlockDoesNotDivide {
-                block: b,
-                what: "the SR scale".into(),
-                value: s,
-            });
-        }
         let (w, h) = hr.dimensions();
-        let (lw, lh) = self.lr_size(w, h)?;
+        let (lw, lh) = self.down.lr_size(w, h)?;
         if at.x + b > w || at.y + b > h {
             return Err(Error::SizeMismatch {
                 what: format!("patch site ({}, {})", at.x, at.y),
@@ -124,7 +106,6 @@ impl Degradation for BicubicUpsampled {
             (lw, lh),
             (lx0, ly0, lx1 - lx0, ly1 - ly0),
         );
-        let small = cv2_inter_cubic(patch, b / s, b / s);
         ::image::imageops::replace(
             &mut lr,
             &small,
