@@ -11,13 +11,7 @@ use tch::{Device, Kind, Tensor};
 /// matplotlib's `(255 * get_cmap('seismic')(t)).astype(uint8)`: the 256-entry lookup
 /// table (`index = min(floor(256 t), 255)`, clipped) with truncation to u8.
 pub fn seismic_u8(t: f64) -> Rgb<u8> {
-    const STOPS: [[f64; 3]; 5] = [
-        [0.0, 0.0, 0.3],
-        [0.0, 0.0, 1.0],
-        [1.0, 1.0, 1.0],
-        [1.0, 0.0, 0.0],
-        [0.5, 0.0, 0.0],
-    ];
+    const STOPS: [[f64; 3]; 5] = crate::plot::SEISMIC_STOPS;
     // matplotlib: xa = t * N, xa[xa == N] = N - 1, clipped, truncated to int
     let idx = if t.is_nan() {
         0

@@ -27,15 +27,19 @@ pub fn task_bound(task: &str) -> f64 {
     }
 }
 
+/// matplotlib's "seismic" colour stops at 0, 1/4, 1/2, 3/4, 1: dark blue, blue, white,
+/// red, dark red.
+pub(crate) const SEISMIC_STOPS: [[f64; 3]; 5] = [
+    [0.0, 0.0, 0.3],
+    [0.0, 0.0, 1.0],
+    [1.0, 1.0, 1.0],
+    [1.0, 0.0, 0.0],
+    [0.5, 0.0, 0.0],
+];
+
 /// matplotlib's "seismic" at `t` in `[0, 1]`: dark blue, blue, white (0.5), red, dark red.
 pub fn seismic(t: f64) -> Rgb<u8> {
-    const STOPS: [[f64; 3]; 5] = [
-        [0.0, 0.0, 0.3],
-        [0.0, 0.0, 1.0],
-        [1.0, 1.0, 1.0],
-        [1.0, 0.0, 0.0],
-        [0.5, 0.0, 0.0],
-    ];
+    const STOPS: [[f64; 3]; 5] = SEISMIC_STOPS;
     let t = if t.is_nan() { 0.5 } else { t.clamp(0.0, 1.0) };
     let x = t * 4.0;
     let i = (x.floor() as usize).min(3);

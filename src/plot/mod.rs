@@ -27,6 +27,7 @@ mod figure;
 mod layouts;
 mod parts;
 
+pub(crate) use colors::SEISMIC_STOPS;
 pub use colors::{
     effect_color, seismic, stretch, task_bound, NEGATIVE_BLUE, NONE_GREY, POSITIVE_RED, ROI_GREEN,
 };
