@@ -33,7 +33,7 @@ mod stages;
 mod stop;
 mod strategy;
 
-pub use builder::Cem;
+pub use builder::{Cem, RunOptions};
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
