@@ -69,7 +69,7 @@ pub struct Cem {
 /// let cem = Cem::coarse_to_fine().options(quiet.clone());
 /// assert!(!cem.run_options().progress);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// An already-degraded input to use instead of degrading the ground truth.
     pub input: Option<RgbImage>,
@@ -81,6 +81,25 @@ pub struct RunOptions {
     pub progress: bool,
     /// A flag that stops this run after its current batch when set.
     pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    /// The input by its size, not its pixels.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field(
+                "input",
+                &self
+                    .input
+                    .as_ref()
+                    .map(|i| format!("{}x{} RGB image", i.width(), i.height())),
+            )
+            .field("image_name", &self.image_name)
+            .field("checkpoint", &self.checkpoint)
+            .field("progress", &self.progress)
+            .field("stop", &self.stop)
+            .finish()
+    }
 }
 
 impl Default for RunOptions {
