@@ -201,8 +201,10 @@ impl Cem {
         self
     }
 
-    /// Interventions per model call (default: automatic, 8 on CPU, up to 64 on CUDA
-    /// within a memory bound, halved on out-of-memory).
+    /// Interventions per model call (default: automatic, 8 on CPU, 64 on CUDA). Either
+    /// is lowered to what fits the device's free memory
+    /// ([`crate::model::memory::plan_batch`]; an input too large for even one stops
+    /// before any inference) and halved on out-of-memory.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = Some(n);
         self
@@ -425,11 +427,15 @@ impl Cem {
         let device = model.device();
         let base = to_tensor(&input, device);
         let meter = RoiMeter::new(hr, roi, device)?;
+        // before any inference: an input too large for the free memory stops here
+        let plan =
+            crate::model::memory::plan_batch(model, input.dimensions(), scale, self.batch_size)?;
+        if plan.limited && self.progress {
+            eprintln!("{plan}");
+        }
+        let batch_size = plan.batch;
         let original = forward_checked(model, &base, scale)?;
         let o = psnr_from_mse(meter.mse_tensor(&original)?.double_value(&[0]));
-        let batch_size = self
-            .batch_size
-            .unwrap_or_else(|| auto_batch(device, &input, scale));
         // A halo wider than a cell could reach into the crop from beyond the checked
         // ring: such degradations run on the whole input.
         let locality = if self.locality && degradation.halo() <= grid.block_in {
@@ -862,18 +868,6 @@ fn mean_and_se(v: &[f64]) -> (f64, f64) {
     }
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     (mean, (var / n).sqrt())
-}
-
-fn auto_batch(device: Device, input: &RgbImage, scale: u32) -> usize {
-    match device {
-        Device::Cpu => 8,
-        _ => {
-            // keep a batch's input + output under ~1 GiB; activations scale alike
-            let per =
-                4 * 3 * (input.width() * input.height()) as usize * (1 + (scale * scale) as usize);
-            ((1usize << 30) / (per * 8)).clamp(1, 64)
-        }
-    }
 }
 
 fn fnv1a(bytes: &[u8]) -> String {
