@@ -897,8 +897,8 @@ fn plot_command(a: PlotArgs) -> Result<()> {
                 .with_context(|| format!("--years: '{year}' is not a year"))?;
             years.insert(name.trim().to_string(), year);
         }
-        let table = cem::stats::MapSet::load(&dirs)?.table1()?;
-        plot::pies(&plot::PieStats::from_table1(&table, &years)?, &style)?
+        let rows = cem::stats::MapSet::load(&dirs)?.table1_rows()?;
+        plot::pies(&plot::PieStats::from_table1(&rows, &years), &style)?
     } else {
         let views = dirs
             .iter()

@@ -293,6 +293,7 @@ pub fn is_out_of_memory_text(message: &str) -> bool {
     [
         "out of memory",
         "can't allocate memory",
+        "not enough memory",
         "cannot allocate memory",
         "std::bad_alloc",
         "alloc_failed",

@@ -1,5 +1,6 @@
-//! A finished table: numbers in a polars frame, text laid out as the paper prints it,
-//! and writers for CSV, Parquet, Markdown, HTML and plain text.
+//! The output type [`Table`]: numbers in a polars frame, text laid out as the paper
+//! prints it, and writers for CSV, Parquet, Markdown, HTML and plain text (the tables'
+//! computations are in [`super::compute`]).
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
@@ -272,7 +273,7 @@ fn esc(s: &str) -> String {
 }
 
 /// `value` with `decimals` places; negative zero prints as `0.00`.
-pub fn fixed(value: f64, decimals: usize) -> String {
+pub(crate) fn fixed(value: f64, decimals: usize) -> String {
     let s = format!("{:.*}", decimals, value + 0.0);
     match s.strip_prefix('-') {
         Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
@@ -280,9 +281,13 @@ pub fn fixed(value: f64, decimals: usize) -> String {
     }
 }
 
-/// The paper's range cell: `(-0.21, 1.22)`.
-pub fn range_cell(lo: f64, hi: f64) -> String {
-    format!("({}, {})", fixed(lo, 2), fixed(hi, 2))
+/// The paper's range cell: `(-0.21, 1.22)`; `(no cell)` when there was no cell outside
+/// the ROI to measure.
+pub(crate) fn range_cell(range: Option<(f64, f64)>) -> String {
+    match range {
+        Some((lo, hi)) => format!("({}, {})", fixed(lo, 2), fixed(hi, 2)),
+        None => "(no cell)".into(),
+    }
 }
 
 #[cfg(test)]
@@ -343,8 +348,9 @@ mod tests {
 
     #[test]
     fn formats_like_the_paper() {
-        assert_eq!(range_cell(-0.21, 1.22), "(-0.21, 1.22)");
-        assert_eq!(range_cell(-0.0, 0.004), "(0.00, 0.00)");
+        assert_eq!(range_cell(Some((-0.21, 1.22))), "(-0.21, 1.22)");
+        assert_eq!(range_cell(Some((-0.0, 0.004))), "(0.00, 0.00)");
+        assert_eq!(range_cell(None), "(no cell)");
         assert_eq!(fixed(-0.001, 2), "0.00");
         assert_eq!(fixed(-0.006, 2), "-0.01");
     }
