@@ -4,9 +4,12 @@
 //! composed into one picture ([`show_row`]) rather than shown one after another.
 
 use crate::error::Result;
+#[cfg(feature = "evcxr")]
 use crate::image::encode_png;
 use ::image::{imageops, RgbImage};
+#[cfg(feature = "evcxr")]
 use base64::Engine;
+#[cfg(feature = "evcxr")]
 use std::io::Write;
 
 /// An image that evcxr shows inline (PNG), with a text fallback.
@@ -24,6 +27,7 @@ impl Picture {
 
     /// Called by evcxr to display the value: prints an `image/png` block and a
     /// `text/plain` one in a single locked write.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         let png = match encode_png(&self.image) {
             Ok(p) => p,

@@ -243,11 +243,13 @@ fn out_of_memory_text(
 ) -> String {
     let mut text = format!("out of memory on {device}: {what}");
     match (needed, available) {
-        (Some(n), Some(a)) => text += &format!(
-            " needs about {} but {} is free",
-            crate::model::memory::human_bytes(n),
-            crate::model::memory::human_bytes(a)
-        ),
+        (Some(n), Some(a)) => {
+            text += &format!(
+                " needs about {} but {} is free",
+                crate::model::memory::human_bytes(n),
+                crate::model::memory::human_bytes(a)
+            )
+        }
         (Some(n), None) => {
             text += &format!(" needs about {}", crate::model::memory::human_bytes(n))
         }

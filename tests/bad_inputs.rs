@@ -199,7 +199,11 @@ fn checkpoint(path: &Path) {
         .arg(path)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 #[test]
@@ -246,15 +250,15 @@ fn convert_weights_never_replaces_its_input_nor_an_existing_output_unasked() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        names.iter().all(|n| !n.contains("partial")),
-        "{names:?}"
-    );
+    assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
     // an existing output: refused without --force, replaced with it
     std::fs::write(&out, b"old").unwrap();
     let (code, _, err) = convert(&[&pth, &out], &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&out).unwrap(), b"old");
     let (code, _, err) = convert(&[&pth, &out], &["--force"]);
     assert_eq!(code, 0, "{err}");
@@ -331,7 +335,9 @@ fn an_input_too_large_for_the_free_memory_stops_before_running_and_the_batch_fit
     let (code, stdout, err) = map("40M", &out);
     assert_eq!(code, 0, "{stdout}{err}");
     assert!(
-        err.contains("batch: 2 interventions per model call (about 12.1 MiB each, 40.0 MiB free on cpu)"),
+        err.contains(
+            "batch: 2 interventions per model call (about 12.1 MiB each, 40.0 MiB free on cpu)"
+        ),
         "{err}"
     );
     assert_eq!(cem::map::load(&out).unwrap().info.batch_size, 2);
@@ -385,7 +391,12 @@ fn a_map_with_no_cell_outside_the_roi_says_so() {
         common::quiet_cem()
             .coarse(1)
             .fine(2)
-            .run(&model, &common::cat(0, 0, side), &Task::Dn { sigma: 50.0 }, roi)
+            .run(
+                &model,
+                &common::cat(0, 0, side),
+                &Task::Dn { sigma: 50.0 },
+                roi,
+            )
             .unwrap()
     };
     // the ROI is the whole 8x8 image: one cell, the ROI's own
@@ -414,7 +425,10 @@ fn a_map_with_no_cell_outside_the_roi_says_so() {
     assert_eq!(of("box").range_db, Some((lo, hi)));
     assert_eq!(of("box").maps, 2);
     let text = set.table1().unwrap().to_text();
-    assert!(text.contains("(no cell)") && !text.contains("inf,"), "{text}");
+    assert!(
+        text.contains("(no cell)") && !text.contains("inf,"),
+        "{text}"
+    );
     assert!(text.contains("no cell outside the ROI"), "{text}");
     let frame = set.frame().unwrap();
     assert_eq!(frame.column("min_effect_db").unwrap().null_count(), 2);

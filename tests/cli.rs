@@ -173,8 +173,8 @@ fn box_model_and_image(dir: &std::path::Path, side: u32) -> (String, String) {
 #[test]
 fn a_typo_in_a_choice_is_refused_by_clap_with_the_valid_values() {
     let (code, _, err) = cem(os![
-        "map", "--model", "m.pt", "--image", "x.png", "--task", "dx", "--roi", "0,0,8",
-        "--out", "o"
+        "map", "--model", "m.pt", "--image", "x.png", "--task", "dx", "--roi", "0,0,8", "--out",
+        "o"
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -184,19 +184,36 @@ fn a_typo_in_a_choice_is_refused_by_clap_with_the_valid_values() {
     );
     // a task's settings still parse, and bad ones are refused by name
     let (code, _, err) = cem(os![
-        "map", "--model", "m.pt", "--image", "x.png", "--task", "jpeg:quality=abc", "--roi",
-        "0,0,8", "--out", "o"
+        "map",
+        "--model",
+        "m.pt",
+        "--image",
+        "x.png",
+        "--task",
+        "jpeg:quality=abc",
+        "--roi",
+        "0,0,8",
+        "--out",
+        "o"
     ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("jpeg:quality=abc") && err.contains("quality"), "{err}");
+    assert!(
+        err.contains("jpeg:quality=abc") && err.contains("quality"),
+        "{err}"
+    );
     // a layout typo: the values, and clap's suggestion
-    let (code, _, err) = cem(os!["plot", "some/maps", "--layout", "gird", "--out", "f.png"]);
+    let (code, _, err) = cem(os![
+        "plot",
+        "some/maps",
+        "--layout",
+        "gird",
+        "--out",
+        "f.png"
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("invalid value 'gird' for '--layout <LAYOUT>'")
-            && err.contains(
-                "[possible values: panel, grid, compare, pies, lam-vs-cem, traces]"
-            )
+            && err.contains("[possible values: panel, grid, compare, pies, lam-vs-cem, traces]")
             && err.contains("'grid'"),
         "{err}"
     );
@@ -211,7 +228,17 @@ fn a_typo_in_a_choice_is_refused_by_clap_with_the_valid_values() {
             "swinir",
         ),
         (
-            os!["train", "--arch", "dncnn", "--task", "dn", "--schedule", "linear", "--out", "o"],
+            os![
+                "train",
+                "--arch",
+                "dncnn",
+                "--task",
+                "dn",
+                "--schedule",
+                "linear",
+                "--out",
+                "o"
+            ],
             "[possible values: cosine, step]",
         ),
         (
@@ -241,8 +268,18 @@ fn bench_takes_the_task_like_map() {
     let json = dir.path().join("bench.json");
     let bench = |extra: &[&str]| {
         let mut args: Vec<&std::ffi::OsStr> = os![
-            "bench", "--model", &model, "--image", &image, "--roi", "8,8,8", "--strategy",
-            "c1f1", "--repeat", "1", "--json"
+            "bench",
+            "--model",
+            &model,
+            "--image",
+            &image,
+            "--roi",
+            "8,8,8",
+            "--strategy",
+            "c1f1",
+            "--repeat",
+            "1",
+            "--json"
         ]
         .to_vec();
         args.push(json.as_os_str());

@@ -55,7 +55,8 @@ pub fn line_chart(
     let mut buf = vec![255u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
+        root.fill(&WHITE)
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
@@ -108,7 +109,8 @@ pub fn line_chart(
                 .draw()
                 .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         }
-        root.present().map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
+        root.present()
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
     }
     RgbImage::from_raw(width, height, buf)
         .ok_or_else(|| Error::Figure("line chart buffer has the wrong size".into()))

@@ -40,9 +40,9 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
         value: &std::ffi::OsStr,
     ) -> std::result::Result<T, clap::Error> {
         let arg_name = arg.map_or_else(|| "...".to_string(), |a| a.to_string());
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd)
-        })?;
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
         if let Some(known) = self.known {
             if !known(text) {
                 let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
@@ -71,7 +71,11 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
 
 /// The name of a task value: the part before `:`, lower case.
 fn task_name(text: &str) -> String {
-    text.split(':').next().unwrap_or("").trim().to_ascii_lowercase()
+    text.split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// `--task` of the commands that make a map's input.
@@ -176,7 +180,9 @@ impl LevelArgs {
             );
         }
         if let (Some(sigma), false) = (self.sigma, uses_sigma) {
-            anyhow::bail!("--sigma {sigma} only applies to --task dn, not --task {task}; remove it");
+            anyhow::bail!(
+                "--sigma {sigma} only applies to --task dn, not --task {task}; remove it"
+            );
         }
         Ok(())
     }

@@ -103,7 +103,10 @@ pub fn default_batch(device: Device) -> usize {
 /// Chooses the batch: the request or the device's default, lowered to what fits in
 /// [`USABLE_SHARE`] of the free memory; an error when not even one item fits.
 pub fn plan_batch_with(p: &PlanInputs) -> Result<BatchPlan> {
-    let want = p.requested.unwrap_or_else(|| default_batch(p.device)).max(1);
+    let want = p
+        .requested
+        .unwrap_or_else(|| default_batch(p.device))
+        .max(1);
     let device = device_name(p.device);
     let Some(available) = p.available else {
         return Ok(BatchPlan {
@@ -142,9 +145,7 @@ pub fn plan_batch(
     requested: Option<usize>,
 ) -> Result<BatchPlan> {
     let device = model.device();
-    let feats = model
-        .feature_channels()
-        .unwrap_or(DEFAULT_FEATURE_CHANNELS);
+    let feats = model.feature_channels().unwrap_or(DEFAULT_FEATURE_CHANNELS);
     plan_batch_with(&PlanInputs {
         device,
         per_item: estimate_per_item(width, height, scale, feats, device),
@@ -194,7 +195,7 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         _ => (t, 1),
     };
     let v: f64 = num.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| (v * mult as f64) as u64)
+    (v.is_finite() && v >= 0.0).then_some((v * mult as f64) as u64)
 }
 
 /// `MemAvailable` from `/proc/meminfo`, capped by a cgroup v2 or v1 memory limit.
@@ -367,7 +368,10 @@ mod tests {
         assert_eq!((p.batch, p.limited), (7, true));
         assert!(p.to_string().contains("batch: 7 interventions"), "{p}");
         // a request larger than fits is lowered, a smaller one kept
-        assert_eq!(plan(100 * mib, Some(1000 * mib), Some(32)).unwrap().batch, 7);
+        assert_eq!(
+            plan(100 * mib, Some(1000 * mib), Some(32)).unwrap().batch,
+            7
+        );
         assert_eq!(plan(100 * mib, Some(1000 * mib), Some(2)).unwrap().batch, 2);
         // exactly one
         let p = plan(600 * mib, Some(1000 * mib), None).unwrap();

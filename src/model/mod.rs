@@ -175,9 +175,7 @@ fn full_message(s: &str) -> String {
 impl Model for TorchScript {
     fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        self.module
-            .forward_ts(&[input])
-            .map_err(model_failed)
+        self.module.forward_ts(&[input]).map_err(model_failed)
     }
 
     fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {

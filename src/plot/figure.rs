@@ -193,16 +193,14 @@ impl Figure {
         }
     }
 
-    fn draw<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, plotters::coord::Shift>,
-    ) -> Result<()>
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
     {
         register_fonts();
         let fail = |e: String| Error::Figure(e);
-        area.fill(&WHITE).map_err(|e| Error::plot("the figure", e))?;
+        area.fill(&WHITE)
+            .map_err(|e| Error::plot("the figure", e))?;
         for op in &self.ops {
             match op {
                 Op::Image { x, y, image } => {
@@ -310,6 +308,7 @@ impl Figure {
     }
 
     /// Shows the figure in an evcxr cell as one PNG.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         match self.to_image() {
             Ok(image) => crate::display::Picture { image }.evcxr_display(),

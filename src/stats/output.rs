@@ -247,6 +247,7 @@ impl Table {
     }
 
     /// Shows the table in an evcxr notebook cell: HTML, with plain text beside it.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -144,7 +144,10 @@ fn partial_path(out: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "weights".into());
-    out.with_file_name(format!(".{name}.partial-{}.safetensors", std::process::id()))
+    out.with_file_name(format!(
+        ".{name}.partial-{}.safetensors",
+        std::process::id()
+    ))
 }
 
 /// Reads weights into `vs`: safetensors directly; `.pth`/`.pt` checkpoints are
