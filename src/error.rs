@@ -199,6 +199,17 @@ pub enum Error {
     /// A table (polars) operation failed (polars' own text).
     #[error(transparent)]
     Table(#[from] polars::error::PolarsError),
+    /// polars could not read or write a table file; polars' error is the source.
+    #[error("cannot {op} table {path}")]
+    TableFile {
+        /// `read` or `write`.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What polars said.
+        #[source]
+        source: polars::error::PolarsError,
+    },
     /// A figure could not be drawn or written.
     #[error("figure: {0}")]
     Figure(String),

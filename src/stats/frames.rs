@@ -130,7 +130,12 @@ impl MapSet {
                 Ok(LazyCsvReader::new(path)
                     .with_has_header(true)
                     .with_schema(Some(schema.clone()))
-                    .finish()?
+                    .finish()
+                    .map_err(|source| Error::TableFile {
+                        op: "read",
+                        path: csv.clone(),
+                        source,
+                    })?
                     .with_columns([
                         lit(row.path).alias("path"),
                         lit(row.model).alias("model"),

@@ -224,12 +224,16 @@ impl Table {
             "csv" | "parquet" => {
                 let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
                 let mut frame = self.frame.clone();
-                if ext == "csv" {
-                    CsvWriter::new(&mut file).finish(&mut frame)?;
+                let written = if ext == "csv" {
+                    CsvWriter::new(&mut file).finish(&mut frame)
                 } else {
-                    ParquetWriter::new(&mut file).finish(&mut frame)?;
-                }
-                return Ok(());
+                    ParquetWriter::new(&mut file).finish(&mut frame).map(|_| ())
+                };
+                return written.map_err(|source| Error::TableFile {
+                    op: "write",
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
             "md" => self.to_markdown(),
             "html" => self.to_html(),
