@@ -60,6 +60,9 @@ enum Command {
     /// The single-pixel experiment (Fig. 8): optimise one input pixel of a stored
     /// map's most negative cell with Adam; pixel.csv, pixel.json, pixel.png.
     PixelOpt(PixelArgs),
+    /// Run a study: the authors' YAML config (plus our fields), one map per unit of
+    /// its cross product, resumable and shardable; `cem study status DIR` shows it.
+    Study(StudyArgs),
 }
 
 #[derive(clap::Args)]
@@ -521,6 +524,15 @@ struct BenchArgs {
 }
 
 fn table_command(args: TableArgs) -> Result<()> {
+    // a study folder: one row per unit, with its status
+    if args.kind == "maps" && args.paths.iter().all(cem::study::StudyDir::is_study) {
+        let table = cem::study::units_table(&args.paths)?;
+        match args.out {
+            Some(out) => table.write(&out)?,
+            None => print!("{table}"),
+        }
+        return Ok(());
+    }
     let maps = cem::stats::MapSet::load(&args.paths)?;
     let table = match args.kind.as_str() {
         "table1" => maps.table1()?,
@@ -720,6 +732,7 @@ fn run() -> Result<()> {
         Command::Degrade(args) => degrade_command(args)?,
         Command::Lam(args) => lam_command(args)?,
         Command::PixelOpt(args) => pixel_command(args)?,
+        Command::Study(args) => study_command(args)?,
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -881,6 +894,74 @@ fn degrade_command(a: DegradeArgs) -> Result<()> {
         input.width(),
         input.height(),
         degradation.describe()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct StudyArgs {
+    #[command(subcommand)]
+    action: Option<StudyAction>,
+    /// The study config (YAML: the authors' fields and ours).
+    #[arg(required = true)]
+    config: Option<PathBuf>,
+    /// The study's result folder.
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Run shard I of N (from 0); default from SLURM_ARRAY_TASK_ID/COUNT or
+    /// JOB_COMPLETION_INDEX with CEM_SHARD_COUNT, else the whole study.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Run units whose last run failed again.
+    #[arg(long)]
+    retry_failed: bool,
+    /// cpu, cuda, cuda:N or auto (default: the config's device, else cpu).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum StudyAction {
+    /// done / running / failed / pending units of a study folder, with errors.
+    Status {
+        /// The study's result folder.
+        dir: PathBuf,
+    },
+}
+
+fn study_command(a: StudyArgs) -> Result<()> {
+    if let Some(StudyAction::Status { dir }) = &a.action {
+        print!("{}", cem::study::status_text(dir)?);
+        return Ok(());
+    }
+    let (Some(config), Some(out)) = (&a.config, &a.out) else {
+        anyhow::bail!("give the study config and --out DIR");
+    };
+    install_ctrlc();
+    let shard = match &a.shard {
+        Some(s) => cem::study::Shard::parse(s)?,
+        None => cem::study::Shard::from_env()?.unwrap_or(cem::study::Shard::ALL),
+    };
+    let study = cem::study::Study::load(config)?;
+    eprintln!(
+        "study {}: {} units, shard {shard}",
+        config.display(),
+        study.units.len()
+    );
+    let opts = cem::study::RunOptions {
+        shard,
+        retry_failed: a.retry_failed,
+        device: a.device.clone(),
+        progress: true,
+    };
+    let summary = cem::study::run_study(&study, out, &opts)?;
+    println!("{summary}");
+    anyhow::ensure!(
+        summary.failed.is_empty(),
+        "{} units failed (cem study status {}; --retry-failed reruns them)",
+        summary.failed.len(),
+        out.display()
     );
     Ok(())
 }

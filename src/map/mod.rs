@@ -5,7 +5,8 @@ pub(crate) mod files;
 mod lock;
 
 pub use files::{load, save, CSV_NAME, JSON_NAME};
-pub use lock::{FolderLock, LOCK_NAME};
+pub(crate) use lock::host_name;
+pub use lock::{lock_holder, FolderLock, LOCK_NAME};
 
 use serde::{Deserialize, Serialize};
 
