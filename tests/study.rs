@@ -520,3 +520,68 @@ models:
     ids.dedup();
     assert_eq!(ids.len(), 96);
 }
+
+#[test]
+fn an_interrupted_unit_resumes_its_checkpoint_and_gives_the_same_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    images(tmp.path());
+    // one slow-ish unit: 64 cells x 6 interventions (several seconds)
+    let body = TINY
+        .replace("['cat_1.png', 'cat_2.png']", "['cat_1.png']")
+        .replace("mask_block_size: 16", "mask_block_size: 8")
+        .replace("coarse_num: 1", "coarse_num: 6")
+        .replace("DnCNN: 16", "DnCNN: 8");
+    let config = write(tmp.path(), "study.yml", &body);
+    let out = tmp.path().join("out");
+    let args = [
+        "study",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_cem"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let study = Study::load(&config).unwrap();
+    let folder = StudyDir::new(&out);
+    let id = &study.units[0].id;
+    let checkpoint = folder.partial_dir(id).join("cem.partial.json");
+    let start = std::time::Instant::now();
+    while !checkpoint.is_file() && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(checkpoint.is_file(), "no checkpoint appeared");
+    // Ctrl-C: the engine stops after its batch and saves the checkpoint
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(cem::engine::INTERRUPTED_EXIT_CODE),
+        "{}",
+        text(&o)
+    );
+    let status = cem::study::status_text(&out).unwrap();
+    assert!(
+        status.contains("1 pending") && status.contains("resumes its checkpoint"),
+        "{status}"
+    );
+    let o = cem(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(folder.state(id), UnitState::Done);
+    let resumed = cem::map::load(folder.unit_dir(id)).unwrap();
+    // the same unit in one go
+    let whole = tmp.path().join("whole");
+    let o = cem(&[
+        "study",
+        config.to_str().unwrap(),
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fresh = cem::map::load(StudyDir::new(&whole).unit_dir(id)).unwrap();
+    assert_eq!(resumed.effects(), fresh.effects());
+    assert_eq!(resumed.inferences(), fresh.inferences());
+}
