@@ -38,6 +38,7 @@ pub mod model;
 mod paths;
 pub mod plot;
 pub mod prelude;
+pub mod report;
 pub mod stats;
 pub mod study;
 pub mod train;

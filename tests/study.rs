@@ -432,7 +432,7 @@ seeds: [0, 1]
 models:
   small: shipped:dncnn-s-dn50
 ";
-    let config = write(tmp.path(), "study.yml", &body);
+    let config = write(tmp.path(), "study.yml", body);
     let sharded = tmp.path().join("sharded");
     let whole = tmp.path().join("whole");
     let spawn = |shard: &str| {

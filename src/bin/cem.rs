@@ -63,6 +63,16 @@ enum Command {
     /// Run a study: the authors' YAML config (plus our fields), one map per unit of
     /// its cross product, resumable and shardable; `cem study status DIR` shows it.
     Study(StudyArgs),
+    /// One self-contained HTML report over stored maps and studies: Tables I-III
+    /// (sortable), a thumbnail per map linking to its details, the studies' settings.
+    Report {
+        /// Result or study folders (searched recursively), cem.json files or globs.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -733,6 +743,12 @@ fn run() -> Result<()> {
         Command::Lam(args) => lam_command(args)?,
         Command::PixelOpt(args) => pixel_command(args)?,
         Command::Study(args) => study_command(args)?,
+        Command::Report { paths, out } => {
+            let report = cem::report::Report::load(&paths)?;
+            std::fs::write(&out, report.to_html()?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({} maps)", out.display(), report.len());
+        }
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
