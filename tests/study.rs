@@ -585,3 +585,60 @@ fn an_interrupted_unit_resumes_its_checkpoint_and_gives_the_same_map() {
     assert_eq!(resumed.effects(), fresh.effects());
     assert_eq!(resumed.inferences(), fresh.inferences());
 }
+
+#[test]
+fn submit_dry_run_prints_the_job_array_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    images(tmp.path());
+    let config = write(tmp.path(), "my study.yml", TINY);
+    let out = tmp.path().join("out");
+    let base = [
+        "study",
+        "submit",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--slurm",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--array",
+        "2",
+        "--gpus-per-task",
+        "1",
+        "--partition",
+        "gpu",
+        "--time",
+        "1:00:00",
+        "--device",
+        "cuda",
+        "--dry-run",
+    ]);
+    let o = cem(&args);
+    let script = text(&o);
+    assert!(o.status.success(), "{script}");
+    for want in [
+        "#!/bin/bash",
+        "#SBATCH --array=0-1",
+        "#SBATCH --gpus-per-task=1",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --time=1:00:00",
+        "#SBATCH --job-name=cem-my_study",
+        "2 units of",
+        " study '",
+        "my study.yml' --out '",
+        "--device 'cuda'",
+    ] {
+        assert!(script.contains(want), "{want}: {script}");
+    }
+    assert!(!out.exists(), "a dry run writes nothing");
+    let mut args = base.to_vec();
+    args.extend(["--array", "3", "--dry-run"]);
+    let o = cem(&args);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("array = 3") && text(&o).contains("only 2 units"),
+        "{}",
+        text(&o)
+    );
+}

@@ -944,12 +944,51 @@ enum StudyAction {
         /// The study's result folder.
         dir: PathBuf,
     },
+    /// Submit the study as a SLURM job array (task I runs shard I/N).
+    Submit(SubmitArgs),
+}
+
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// The study config.
+    config: PathBuf,
+    /// The study's result folder (on a file system the nodes share).
+    #[arg(long)]
+    out: PathBuf,
+    /// Submit to SLURM with sbatch (the one scheduler supported).
+    #[arg(long, required = true)]
+    slurm: bool,
+    /// Array tasks (default: one per unit, at most 100).
+    #[arg(long)]
+    array: Option<usize>,
+    /// GPUs per task.
+    #[arg(long)]
+    gpus_per_task: Option<u32>,
+    /// The partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// The time limit per task (e.g. 2:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    /// The device of each task (cpu, cuda, ...; default: the config's).
+    #[arg(long)]
+    device: Option<String>,
+    /// Print the job script instead of submitting it.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 fn study_command(a: StudyArgs) -> Result<()> {
-    if let Some(StudyAction::Status { dir }) = &a.action {
-        print!("{}", cem::study::status_text(dir)?);
-        return Ok(());
+    match &a.action {
+        Some(StudyAction::Status { dir }) => {
+            print!("{}", cem::study::status_text(dir)?);
+            if let Some(s) = cem::study::scheduler_status(dir) {
+                println!("{s}");
+            }
+            return Ok(());
+        }
+        Some(StudyAction::Submit(s)) => return submit_command(s),
+        None => {}
     }
     let (Some(config), Some(out)) = (&a.config, &a.out) else {
         anyhow::bail!("give the study config and --out DIR");
@@ -978,6 +1017,33 @@ fn study_command(a: StudyArgs) -> Result<()> {
         "{} units failed (cem study status {}; --retry-failed reruns them)",
         summary.failed.len(),
         out.display()
+    );
+    Ok(())
+}
+
+fn submit_command(a: &SubmitArgs) -> Result<()> {
+    let study = cem::study::Study::load(&a.config)?;
+    let opts = cem::study::SlurmOptions {
+        array: a.array,
+        gpus_per_task: a.gpus_per_task,
+        partition: a.partition.clone(),
+        time: a.time.clone(),
+        device: a.device.clone(),
+    };
+    if a.dry_run {
+        let cem = std::env::current_exe()?;
+        print!(
+            "{}",
+            cem::study::sbatch_script(&study, &a.out, &cem, &opts)?
+        );
+        return Ok(());
+    }
+    let id = cem::study::submit(&study, &a.out, &opts)?;
+    println!(
+        "submitted SLURM job {id}: {} units in {} tasks; cem study status {}",
+        study.units.len(),
+        cem::study::array_size(study.units.len(), &opts)?,
+        a.out.display()
     );
     Ok(())
 }

@@ -18,6 +18,7 @@ mod config;
 mod folder;
 mod run;
 mod shard;
+mod slurm;
 mod status;
 mod units;
 
@@ -25,5 +26,8 @@ pub use config::{ModelEntry, NativeEntry, StudyConfig};
 pub use folder::{Failure, StudyDir, UnitState, PARTIAL_SUFFIX, STUDY_YAML, UNITS_JSON, UNIT_JSON};
 pub use run::{load_model, run_study, run_unit, RunOptions, RunSummary};
 pub use shard::Shard;
+pub use slurm::{
+    array_size, sbatch_script, scheduler_status, submit, SlurmOptions, JOB_ID_NAME, SCRIPT_NAME,
+};
 pub use status::{status_text, unit_states, units_table};
 pub use units::{resolve_model, ModelSource, Study, Unit};
