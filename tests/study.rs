@@ -465,11 +465,14 @@ models:
     );
     assert!(text(&o0).contains("2 units: 2 computed"), "{}", text(&o0));
     assert!(text(&o1).contains("2 units: 2 computed"), "{}", text(&o1));
+    // unsharded, two units at a time in one process
     let o = cem(&[
         "study",
         config.to_str().unwrap(),
         "--out",
         whole.to_str().unwrap(),
+        "--jobs",
+        "2",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("4 units: 4 computed"), "{}", text(&o));

@@ -935,6 +935,9 @@ struct StudyArgs {
     /// cpu, cuda, cuda:N or auto (default: the config's device, else cpu).
     #[arg(long)]
     device: Option<String>,
+    /// Units computed at the same time (each worker loads its own model).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 #[derive(Subcommand)]
@@ -1009,6 +1012,7 @@ fn study_command(a: StudyArgs) -> Result<()> {
         retry_failed: a.retry_failed,
         device: a.device.clone(),
         progress: true,
+        jobs: a.jobs,
     };
     let summary = cem::study::run_study(&study, out, &opts)?;
     println!("{summary}");

@@ -12,7 +12,8 @@ use crate::model::{forward_checked, Model, TorchScript};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tch::Device;
 
@@ -27,6 +28,9 @@ pub struct RunOptions {
     pub device: Option<String>,
     /// Show a progress bar over the units.
     pub progress: bool,
+    /// Units computed at the same time, each worker with its own copy of the model (a
+    /// small model leaves a GPU idle between batches otherwise); default 1.
+    pub jobs: usize,
 }
 
 impl Default for RunOptions {
@@ -36,6 +40,7 @@ impl Default for RunOptions {
             retry_failed: false,
             device: None,
             progress: false,
+            jobs: 1,
         }
     }
 }
@@ -155,6 +160,7 @@ pub fn run_unit(
     model: &dyn Model,
     library: Option<Arc<Library>>,
     dir: &Path,
+    stop: Arc<AtomicBool>,
 ) -> Result<crate::map::CausalEffectMap> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let task = unit.parsed_task()?;
@@ -186,7 +192,8 @@ pub fn run_unit(
         .progress(false)
         .image_name(unit.image.clone())
         .locality(unit.locality)
-        .rng(crate::degrade::RngKind::parse(&unit.rng)?);
+        .rng(crate::degrade::RngKind::parse(&unit.rng)?)
+        .stop_flag(stop);
     if uniform_fine {
         cem = cem.fine_sampling(Sampling::Uniform);
     }
@@ -220,11 +227,14 @@ pub fn run_unit(
 /// unit's checkpoint saved.
 pub fn run_study(study: &Study, out: &Path, opts: &RunOptions) -> Result<RunSummary> {
     let start = Instant::now();
+    if opts.jobs == 0 {
+        return Err(Error::invalid("jobs", 0, "at least 1 unit at a time"));
+    }
     let folder = StudyDir::new(out);
     folder.write_plan(&study.text, &study.units)?;
     let device = crate::model::parse_device(opts.device.as_deref().unwrap_or(&study.device))?;
     let mine = opts.shard.select(&study.units);
-    let mut summary = RunSummary {
+    let summary = RunSummary {
         units: mine.len(),
         ..Default::default()
     };
@@ -239,31 +249,76 @@ pub fn run_study(study: &Study, out: &Path, opts: &RunOptions) -> Result<RunSumm
         ProgressBar::hidden()
     };
     let keep = study.config.load_previous();
-    let mut cache = Cache::default();
-    for unit in mine {
-        bar.set_message(unit.id.clone());
-        let outcome = run_one(&folder, unit, keep, opts.retry_failed, device, &mut cache);
-        match outcome {
-            Ok(Outcome::Computed(seconds)) => {
-                summary.computed += 1;
-                summary.map_seconds += seconds;
+    let queue = Mutex::new(mine.into_iter());
+    let summary = Mutex::new(summary);
+    let interrupted: Mutex<Option<Error>> = Mutex::new(None);
+    // a stop seen by one worker's run (Ctrl-C) is passed on to the others' runs
+    let stop = Arc::new(AtomicBool::new(false));
+    let halting = AtomicBool::new(false);
+    let worker = || -> Result<()> {
+        let mut cache = Cache::default();
+        loop {
+            if halting.load(Ordering::SeqCst) {
+                return Ok(());
             }
-            Ok(Outcome::Kept) => summary.kept += 1,
-            Ok(Outcome::Busy) => summary.busy += 1,
-            Ok(Outcome::FailedBefore) => summary.skipped_failed += 1,
-            Err(e @ Error::Interrupted { .. }) => {
-                bar.abandon();
-                return Err(e);
+            let Some(unit) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+                return Ok(());
+            };
+            bar.set_message(unit.id.clone());
+            let outcome = run_one(
+                &folder,
+                unit,
+                keep,
+                opts.retry_failed,
+                device,
+                &mut cache,
+                &stop,
+            );
+            let mut sum = summary.lock().unwrap_or_else(|e| e.into_inner());
+            match outcome {
+                Ok(Outcome::Computed(seconds)) => {
+                    sum.computed += 1;
+                    sum.map_seconds += seconds;
+                }
+                Ok(Outcome::Kept) => sum.kept += 1,
+                Ok(Outcome::Busy) => sum.busy += 1,
+                Ok(Outcome::FailedBefore) => sum.skipped_failed += 1,
+                Err(e @ Error::Interrupted { .. }) => {
+                    halting.store(true, Ordering::SeqCst);
+                    stop.store(true, Ordering::SeqCst);
+                    interrupted
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(e);
+                    return Ok(());
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    bar.println(format!("failed {}: {text}", unit.id));
+                    folder.record_failure(&unit.id, &text)?;
+                    sum.failed.push((unit.id.clone(), text));
+                }
             }
-            Err(e) => {
-                let text = e.to_string();
-                bar.println(format!("failed {}: {text}", unit.id));
-                folder.record_failure(&unit.id, &text)?;
-                summary.failed.push((unit.id.clone(), text));
-            }
+            bar.inc(1);
         }
-        bar.inc(1);
+    };
+    let jobs = opts.jobs;
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::ModelFailed("a study worker panicked".into())))
+            })
+            .collect()
+    });
+    if let Some(e) = interrupted.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        bar.abandon();
+        return Err(e);
     }
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
     bar.finish_and_clear();
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
@@ -283,6 +338,7 @@ fn run_one(
     retry_failed: bool,
     device: Device,
     cache: &mut Cache,
+    stop: &Arc<AtomicBool>,
 ) -> Result<Outcome> {
     if keep && folder.is_done(&unit.id) {
         return Ok(Outcome::Kept);
@@ -307,7 +363,7 @@ fn run_one(
     let scale = task.degradation(unit.seed)?.scale();
     let library = cache.library(unit)?;
     let model = cache.model(unit, scale, device)?;
-    let map = run_unit(unit, model, library, &partial)?;
+    let map = run_unit(unit, model, library, &partial, stop.clone())?;
     // the finished folder appears whole, by one rename
     let done = folder.unit_dir(&unit.id);
     if done.exists() {
