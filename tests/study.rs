@@ -149,7 +149,7 @@ fn the_authors_demo_configs_resolve_with_their_paths_pointed_at_shared_data() {
         "DnCNN",
         "no entry 'DnCNN' under models:",
         "not a shipped model",
-        "CEM_WEIGHTS is not set",
+        "CEM_WEIGHTS",
     ] {
         assert!(err.contains(want), "{want}: {err}");
     }
@@ -643,5 +643,63 @@ fn submit_dry_run_prints_the_job_array_script() {
         text(&o).contains("array = 3") && text(&o).contains("only 2 units"),
         "{}",
         text(&o)
+    );
+}
+
+#[test]
+fn authors_model_names_resolve_through_cem_weights() {
+    let Some(shared) = common::shared("authors_model_names_resolve_through_cem_weights") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    images(tmp.path());
+    let body = TINY.replace("models:\n  DnCNN: shipped:dncnn-s-dn50\n", "");
+    let config = write(tmp.path(), "study.yml", &body);
+    let out = tmp.path().join("out");
+    let run = |weights: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_cem"))
+            .args(["study", "submit", config.to_str().unwrap(), "--out"])
+            .arg(&out)
+            .args(["--slurm", "--dry-run"])
+            .env("CEM_WEIGHTS", weights)
+            .output()
+            .unwrap()
+    };
+    // the authors' file name for DnCNN, dncnn_color_blind.pth, is in ../shared
+    let o = run(&shared.join("data/models"));
+    assert!(o.status.success(), "{}", text(&o));
+    let source = cem::study::resolve_model(
+        "DnCNN",
+        &Default::default(),
+        tmp.path(),
+        Some(&shared.join("data/models")),
+    )
+    .unwrap();
+    match &source {
+        cem::study::ModelSource::Native { arch, weights, .. } => {
+            assert_eq!(arch, "dncnn");
+            assert!(weights.ends_with("dncnn_color_blind.pth"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // and it runs: the authors' checkpoint converted and loaded into the zoo's DnCNN
+    let o = Command::new(env!("CARGO_BIN_EXE_cem"))
+        .args(["study", config.to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("real"))
+        .env("CEM_WEIGHTS", shared.join("data/models"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 units: 2 computed"), "{}", text(&o));
+    // an empty folder: every file looked for is named
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = run(&empty);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("empty/DnCNN.pt")
+            && t.contains("empty/dncnn_color_blind.pth (the authors' file)"),
+        "{t}"
     );
 }

@@ -122,12 +122,14 @@ const AUTHORS_WEIGHTS: [(&str, &str, &str); 9] = [
 ];
 
 /// Finds model `name`: the config's `models` section, a shipped model of that name,
-/// then in `$CEM_WEIGHTS` a TorchScript `NAME.pt` or the authors' checkpoint file for
-/// it. Fails with everything that was tried.
+/// then in the folder `weights` (the study takes `$CEM_WEIGHTS`) a TorchScript
+/// `NAME.pt` or the authors' checkpoint file for it. Fails with everything that was
+/// tried.
 pub fn resolve_model(
     name: &str,
     models: &BTreeMap<String, ModelEntry>,
     base: &Path,
+    weights: Option<&Path>,
 ) -> Result<ModelSource> {
     let mut tried = Vec::new();
     match models.get(name) {
@@ -178,9 +180,8 @@ pub fn resolve_model(
     }
     let names: Vec<&str> = crate::zoo::shipped_names().collect();
     tried.push(format!("not a shipped model ({})", names.join(", ")));
-    match std::env::var_os("CEM_WEIGHTS") {
+    match weights {
         Some(dir) => {
-            let dir = PathBuf::from(dir);
             let ts = dir.join(format!("{name}.pt"));
             if ts.is_file() {
                 return Ok(ModelSource::TorchScript { path: ts });
@@ -330,7 +331,10 @@ impl Study {
         let sources = c
             .model_list
             .iter()
-            .map(|m| resolve_model(m, &c.models, base).map(|s| (m.clone(), s)))
+            .map(|m| {
+                let weights = std::env::var_os("CEM_WEIGHTS").map(PathBuf::from);
+                resolve_model(m, &c.models, base, weights.as_deref()).map(|s| (m.clone(), s))
+            })
             .collect::<Result<Vec<_>>>()?;
         for name in c.batch_size_dict.keys() {
             if !c.model_list.contains(name) {
