@@ -361,10 +361,13 @@ fn a_study_runs_keeps_finished_units_records_failures_and_retries_them() {
     assert!(!folder.failure_path(&units[0].id).exists());
     // the same weights through TorchScript and natively: the same maps
     let by_model = |m: &str| {
-        let mut v: Vec<_> = units
+        let mut v: Vec<Vec<f64>> = units
             .iter()
             .filter(|u| u.model == m)
-            .map(|u| cem::map::load(folder.unit_dir(&u.id)).unwrap().effects())
+            .map(|u| {
+                let map = cem::map::load(folder.unit_dir(&u.id)).unwrap();
+                map.effects().iter().copied().collect()
+            })
             .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v

@@ -19,7 +19,7 @@
 mod html;
 
 use crate::error::{Error, Result};
-use crate::map::CausalEffectMap;
+use crate::map::{CausalEffectMap, MapRun};
 use crate::plot::{self, MapStyle};
 use crate::stats::{MapSet, Table};
 use crate::study::{StudyDir, STUDY_YAML};
@@ -44,12 +44,6 @@ pub struct Report {
     maps: MapSet,
     studies: Vec<StudySummary>,
     style: MapStyle,
-}
-
-/// A map with the images beside it (the model input and output), for the figures.
-fn view_of(dir: &Path) -> Result<(CausalEffectMap, Option<RgbImage>, Option<RgbImage>)> {
-    let v = plot::MapView::load(dir)?;
-    Ok((v.map, v.input, v.output))
 }
 
 impl Report {
@@ -142,9 +136,9 @@ impl Report {
         body += "<h2 id=\"thumbs\">Maps</h2>\n<div class=\"thumbs\">\n";
         let mut details = String::from("<h2 id=\"details\">Details</h2>\n");
         for (i, (dir, _)) in self.maps.maps().enumerate() {
-            let (map, input, output) = view_of(dir)?;
-            body += &self.thumbnail(i, &map, input.as_ref())?;
-            details += &self.detail(i, dir, map, input, output)?;
+            let run = MapRun::load(dir)?;
+            body += &self.thumbnail(i, &run.map, run.input.as_ref())?;
+            details += &self.detail(i, dir, &run)?;
         }
         body += "</div>\n";
         body += &details;
@@ -208,14 +202,8 @@ impl Report {
         ))
     }
 
-    fn detail(
-        &self,
-        i: usize,
-        dir: &Path,
-        map: CausalEffectMap,
-        input: Option<RgbImage>,
-        output: Option<RgbImage>,
-    ) -> Result<String> {
+    fn detail(&self, i: usize, dir: &Path, run: &MapRun) -> Result<String> {
+        let map = &run.map;
         let info = &map.info;
         let mut rows: Vec<(String, String)> = vec![
             ("folder".into(), dir.display().to_string()),
@@ -252,13 +240,10 @@ impl Report {
             format!("{} inferences, {:.2} s", map.inferences(), map.seconds()),
         ));
         let line = map.table1_line();
-        let mut view = plot::MapView::new(map);
-        view.input = input;
-        view.output = output;
-        let panel = plot::panel(&view, &self.style)?.to_png()?;
+        let panel = plot::panel(run, &self.style)?.to_png()?;
         let mut out = format!(
             "<section id=\"map-{i}\" class=\"detail\"><h3>{}</h3>\n<p class=\"line\">{}</p>\n<img class=\"panel\" alt=\"panel {i}\" src=\"{}\">\n<table class=\"settings\">",
-            escape(&format!("{} · {} · {}", view.map.info.model, view.map.info.task.to_uppercase(), view.map.info.image)),
+            escape(&format!("{} · {} · {}", info.model, info.task.to_uppercase(), info.image)),
             escape(&line),
             data_uri(&panel)
         );

@@ -6,9 +6,9 @@ use super::shard::Shard;
 use super::units::{ModelSource, Study, Unit};
 use crate::engine::{Cem, Strategy};
 use crate::error::{Error, Result};
-use crate::image::{crop, load_rgb, save_rgb, tensor_to_rgb, to_tensor};
+use crate::image::{crop, load_rgb};
 use crate::library::{Library, Sampling};
-use crate::model::{forward_checked, Model, TorchScript};
+use crate::model::{Model, TorchScript};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::Path;
@@ -151,8 +151,8 @@ impl Cache {
     }
 }
 
-/// Computes one unit into `dir`: the map (`cem.json`, `cem.csv`), the model's input and
-/// output and the ground truth beside it, and `unit.json`. A checkpoint in `dir`
+/// Computes one unit into `dir`: the run's folder ([`crate::map::MapRun::save`]: the
+/// map, the model's input and output, the ground truth) and `unit.json`. A checkpoint in `dir`
 /// (`cem.partial.json`) is resumed. This is the study's one place that drives the
 /// engine.
 pub fn run_unit(
@@ -161,7 +161,7 @@ pub fn run_unit(
     library: Option<Arc<Library>>,
     dir: &Path,
     stop: Arc<AtomicBool>,
-) -> Result<crate::map::CausalEffectMap> {
+) -> Result<crate::map::MapRun> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let task = unit.parsed_task()?;
     let degradation = task.degradation_with(
@@ -203,21 +203,16 @@ pub fn run_unit(
     if let Some(l) = library {
         cem = cem.library(l);
     }
-    let mut map = cem.run_with(model, &hr, degradation.as_ref(), unit.roi)?;
-    map.info.model = unit.model.clone();
-    map.info.extra["unit"] = serde_json::Value::String(unit.id.clone());
-    map.info.extra["model_spec"] = serde_json::Value::String(match &unit.source {
+    let mut run = cem.run_with(model, &hr, degradation.as_ref(), unit.roi)?;
+    run.map.info.model = unit.model.clone();
+    run.map.info.model_spec = Some(match &unit.source {
         ModelSource::TorchScript { path } => path.display().to_string(),
+        ModelSource::Shipped { name } => format!("shipped:{name}"),
         other => other.describe(),
     });
-    crate::map::save(&map, dir)?;
-    let input = degradation.degrade(&hr)?;
-    let output = forward_checked(model, &to_tensor(&input, model.device()), scale)?;
-    save_rgb(&input, dir.join(crate::plot::INPUT_NAME))?;
-    save_rgb(&tensor_to_rgb(&output)?, dir.join(crate::plot::OUTPUT_NAME))?;
-    save_rgb(&hr, dir.join(crate::attrib::HR_NAME))?;
+    run.save(dir)?;
     crate::map::files::write_atomic(&dir.join(UNIT_JSON), &serde_json::to_vec_pretty(unit)?)?;
-    Ok(map)
+    Ok(run)
 }
 
 /// Runs this shard's units of `study` into `out`: finished units are kept (unless the
