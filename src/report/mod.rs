@@ -10,7 +10,7 @@
 //! are `table1`, `table2`, `table3`, `maps`; columns count from 0).
 //!
 //! ```no_run
-//! # fn main() -> cem::Result<()> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let html = cem::report::Report::load(&["runs/dn"])?.to_html()?;
 //! std::fs::write("report.html", html)?;
 //! # Ok(()) }
