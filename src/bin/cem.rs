@@ -805,7 +805,8 @@ struct BenchArgs {
 
 fn table_command(args: TableArgs) -> Result<()> {
     // a study folder: one row per unit, with its status
-    if args.kind == "maps" && args.paths.iter().all(cem::study::StudyDir::is_study) {
+    if matches!(args.kind, TableKind::Maps) && args.paths.iter().all(cem::study::StudyDir::is_study)
+    {
         let table = cem::study::units_table(&args.paths)?;
         match args.out {
             Some(out) => table.write(&out)?,

@@ -380,8 +380,9 @@ impl Study {
                 ));
             }
             let (w, h) = ::image::image_dimensions(&p).map_err(|e| Error::Image {
+                op: "read",
                 path: p.clone(),
-                reason: e.to_string(),
+                source: e,
             })?;
             for roi in &rois {
                 roi.check_inside(w, h).map_err(|_| {
