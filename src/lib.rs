@@ -54,7 +54,9 @@ pub mod model;
 mod paths;
 pub mod plot;
 pub mod prelude;
+pub mod report;
 pub mod stats;
+pub mod study;
 pub mod train;
 pub mod zoo;
 

@@ -375,6 +375,19 @@ enum Command {
     /// The single-pixel experiment (Fig. 8): optimise one input pixel of a stored
     /// map's most negative cell with Adam; pixel.csv, pixel.json, pixel.png.
     PixelOpt(PixelArgs),
+    /// Run a study: the authors' YAML config (plus our fields), one map per unit of
+    /// its cross product, resumable and shardable; `cem study status DIR` shows it.
+    Study(StudyArgs),
+    /// One self-contained HTML report over stored maps and studies: Tables I-III
+    /// (sortable), a thumbnail per map linking to its details, the studies' settings.
+    Report {
+        /// Result or study folders (searched recursively), cem.json files or globs.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -791,6 +804,16 @@ struct BenchArgs {
 }
 
 fn table_command(args: TableArgs) -> Result<()> {
+    // a study folder: one row per unit, with its status
+    if matches!(args.kind, TableKind::Maps) && args.paths.iter().all(cem::study::StudyDir::is_study)
+    {
+        let table = cem::study::units_table(&args.paths)?;
+        match args.out {
+            Some(out) => table.write(&out)?,
+            None => print!("{table}"),
+        }
+        return Ok(());
+    }
     let maps = cem::stats::MapSet::load(&args.paths)?;
     let table = match args.kind {
         TableKind::Table1 => maps.table1()?,
@@ -1016,6 +1039,13 @@ fn run() -> Result<()> {
         Command::Degrade(args) => degrade_command(args)?,
         Command::Lam(args) => lam_command(args)?,
         Command::PixelOpt(args) => pixel_command(args)?,
+        Command::Study(args) => study_command(args)?,
+        Command::Report { paths, out } => {
+            let report = cem::report::Report::load(&paths)?;
+            std::fs::write(&out, report.to_html()?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({} maps)", out.display(), report.len());
+        }
         Command::Info => {
             println!("cem {}", env!("CARGO_PKG_VERSION"));
             println!(
@@ -1165,6 +1195,144 @@ fn degrade_command(a: DegradeArgs) -> Result<()> {
         input.width(),
         input.height(),
         degradation.describe()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct StudyArgs {
+    #[command(subcommand)]
+    action: Option<StudyAction>,
+    /// The study config (YAML: the authors' fields and ours).
+    #[arg(required = true)]
+    config: Option<PathBuf>,
+    /// The study's result folder.
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Run shard I of N (from 0); default from SLURM_ARRAY_TASK_ID/COUNT or
+    /// JOB_COMPLETION_INDEX with CEM_SHARD_COUNT, else the whole study.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Run units whose last run failed again.
+    #[arg(long)]
+    retry_failed: bool,
+    /// cpu, cuda, cuda:N or auto (default: the config's device, else cpu).
+    #[arg(long)]
+    device: Option<String>,
+    /// Units computed at the same time (each worker loads its own model).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+}
+
+#[derive(Subcommand)]
+enum StudyAction {
+    /// done / running / failed / pending units of a study folder, with errors.
+    Status {
+        /// The study's result folder.
+        dir: PathBuf,
+    },
+    /// Submit the study as a SLURM job array (task I runs shard I/N).
+    Submit(SubmitArgs),
+}
+
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// The study config.
+    config: PathBuf,
+    /// The study's result folder (on a file system the nodes share).
+    #[arg(long)]
+    out: PathBuf,
+    /// Submit to SLURM with sbatch (the one scheduler supported).
+    #[arg(long, required = true)]
+    slurm: bool,
+    /// Array tasks (default: one per unit, at most 100).
+    #[arg(long)]
+    array: Option<usize>,
+    /// GPUs per task.
+    #[arg(long)]
+    gpus_per_task: Option<u32>,
+    /// The partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// The time limit per task (e.g. 2:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    /// The device of each task (cpu, cuda, ...; default: the config's).
+    #[arg(long)]
+    device: Option<String>,
+    /// Print the job script instead of submitting it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn study_command(a: StudyArgs) -> Result<()> {
+    match &a.action {
+        Some(StudyAction::Status { dir }) => {
+            print!("{}", cem::study::status_text(dir)?);
+            if let Some(s) = cem::study::scheduler_status(dir) {
+                println!("{s}");
+            }
+            return Ok(());
+        }
+        Some(StudyAction::Submit(s)) => return submit_command(s),
+        None => {}
+    }
+    let (Some(config), Some(out)) = (&a.config, &a.out) else {
+        anyhow::bail!("give the study config and --out DIR");
+    };
+    install_ctrlc();
+    let shard = match &a.shard {
+        Some(s) => cem::study::Shard::parse(s)?,
+        None => cem::study::Shard::from_env()?.unwrap_or(cem::study::Shard::ALL),
+    };
+    let study = cem::study::Study::load(config)?;
+    eprintln!(
+        "study {}: {} units, shard {shard}",
+        config.display(),
+        study.units.len()
+    );
+    let opts = cem::study::RunOptions {
+        shard,
+        retry_failed: a.retry_failed,
+        device: a.device.clone(),
+        progress: true,
+        jobs: a.jobs,
+    };
+    let summary = cem::study::run_study(&study, out, &opts)?;
+    println!("{summary}");
+    anyhow::ensure!(
+        summary.failed.is_empty(),
+        "{} units failed (cem study status {}; --retry-failed reruns them)",
+        summary.failed.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn submit_command(a: &SubmitArgs) -> Result<()> {
+    let study = cem::study::Study::load(&a.config)?;
+    let opts = cem::study::SlurmOptions {
+        array: a.array,
+        gpus_per_task: a.gpus_per_task,
+        partition: a.partition.clone(),
+        time: a.time.clone(),
+        device: a.device.clone(),
+    };
+    if a.dry_run {
+        let cem = std::env::current_exe()?;
+        print!(
+            "{}",
+            cem::study::sbatch_script(&study, &a.out, &cem, &opts)?
+        );
+        return Ok(());
+    }
+    let id = cem::study::submit(&study, &a.out, &opts)?;
+    println!(
+        "submitted SLURM job {id}: {} units in {} tasks; cem study status {}",
+        study.units.len(),
+        cem::study::array_size(study.units.len(), &opts)?,
+        a.out.display()
     );
     Ok(())
 }

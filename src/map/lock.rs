@@ -62,6 +62,17 @@ fn alive(pid: i32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Who holds the lock in `dir`, if anyone: `(host, pid, alive)`, where `alive` is
+/// `Some(false)` for a process gone from this host (a stale lock) and `None` when the
+/// holder is on another host (never guessed).
+pub fn lock_holder(dir: impl AsRef<Path>) -> Option<(String, Option<i32>, Option<bool>)> {
+    let text = std::fs::read_to_string(dir.as_ref().join(LOCK_NAME)).ok()?;
+    let (h, pid) = parse_holder(&text);
+    let host = h.unwrap_or_else(|| "?".into());
+    let alive = (host == host_name()).then(|| pid.is_some_and(alive));
+    Some((host, pid, alive))
+}
+
 impl FolderLock {
     /// Creates `dir` if needed and takes its lock; fails clearly when the folder cannot
     /// be written or another live process holds it.

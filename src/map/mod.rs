@@ -19,7 +19,8 @@ mod record;
 mod run;
 
 pub use files::{load, save, CSV_NAME, HR_NAME, INPUT_NAME, JSON_NAME, NPY_NAME, OUTPUT_NAME};
-pub use lock::{FolderLock, LOCK_NAME};
+pub(crate) use lock::host_name;
+pub use lock::{lock_holder, FolderLock, LOCK_NAME};
 pub use record::{Locality, MapInfo, Region, RunStage, StageStats, Trace, Trial};
 pub use run::MapRun;
 

@@ -64,6 +64,8 @@ fn collect(path: &Path, dirs: &mut Vec<PathBuf>) -> Result<()> {
             .map_err(|e| Error::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
+            // a study unit still being computed (see cem::study)
+            .filter(|p| !p.to_string_lossy().ends_with(".partial"))
             .collect();
         entries.sort();
         for entry in entries {

@@ -39,6 +39,7 @@ mod rows;
 
 pub use collect::find_maps;
 pub(crate) use compute::task_title;
+pub(crate) use frames::library_name;
 pub use frames::MapSet;
 pub use output::{Section, Table};
 pub use rows::Table1Row;

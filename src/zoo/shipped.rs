@@ -42,10 +42,13 @@ pub fn shipped(name: &str, device: Device) -> Result<Network> {
             format!("expected one of {}", names.join(", ")),
         )
     })?;
+    // unique per call: threads of one process may load the same model at once
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let tmp = std::env::temp_dir().join(format!(
-        "cem-{}-{}.safetensors",
+        "cem-{}-{}-{}.safetensors",
         entry.name,
-        std::process::id()
+        std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&tmp, entry.weights).map_err(|e| Error::io(&tmp, e))?;
     let net = Network::load((entry.config)(), &tmp, device);
