@@ -402,7 +402,8 @@ struct MapArgs {
     /// Block size in output pixels.
     #[arg(long, default_value_t = 8)]
     block: u32,
-    /// c3f50, cCfF, cCfF-u (uniform fine sampling) or full:T.
+    /// c3f50, cCfF, cCfF-u (fine stage uniform over gradient ranges of 128; -uW: of
+    /// width W) or full:T.
     #[arg(long, default_value = "c3f50")]
     strategy: String,
     /// Tolerance in dB.
@@ -747,7 +748,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
     let device = parse_device(&a.device)?;
-    let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
+    let (strategy, fine_sampling) = cem::engine::Strategy::parse(&a.strategy)?;
     let hr = load_rgb(&a.image)?;
     let model = match &a.model {
         Some(spec) => load_model(spec, device)?,
@@ -767,8 +768,8 @@ fn map_command(a: MapArgs) -> Result<()> {
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-    if uniform_fine {
-        cem = cem.fine_sampling(Sampling::Uniform);
+    if let Some(s) = fine_sampling {
+        cem = cem.fine_sampling(s);
     }
     if let Some(n) = a.batch_size {
         cem = cem.batch_size(n);
@@ -839,7 +840,7 @@ fn bench_command(a: BenchArgs) -> Result<()> {
     let task = Task::parse(&a.task, a.scale, 50.0)?;
     let roi = Roi::parse(&a.roi)?;
     let device = parse_device(&a.device)?;
-    let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
+    let (strategy, fine_sampling) = cem::engine::Strategy::parse(&a.strategy)?;
     let hr = match &a.image {
         Some(p) => load_rgb(p)?,
         None => cem::demo::demo_image()?,
@@ -849,8 +850,8 @@ fn bench_command(a: BenchArgs) -> Result<()> {
         None => Box::new(cem::demo::demo_model(device)),
     };
     let mut cem = Cem::new(strategy);
-    if uniform_fine {
-        cem = cem.fine_sampling(Sampling::Uniform);
+    if let Some(s) = fine_sampling {
+        cem = cem.fine_sampling(s);
     }
     if let Some(n) = a.batch_size {
         cem = cem.batch_size(n);

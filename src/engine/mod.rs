@@ -22,7 +22,7 @@ mod strategy;
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
-pub use strategy::Strategy;
+pub use strategy::{Strategy, StrategyChoice};
 
 use crate::degrade::{Degradation, RngKind, SuppliedRain, Task};
 use crate::error::{Error, Result};

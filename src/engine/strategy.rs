@@ -1,7 +1,9 @@
 //! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4).
 
 use crate::error::{Error, Result};
+use crate::library::Sampling;
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 
 /// How many interventions each cell gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,38 +34,22 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T` or `fullT` (case-insensitive). A `-u`
-    /// suffix (`c3f50-u`) is returned as `true`: the fine stage samples uniformly.
-    pub fn parse(text: &str) -> Result<(Strategy, bool)> {
-        let lower = text.trim().to_ascii_lowercase();
-        let (body, uniform) = match lower.strip_suffix("-u") {
-            Some(b) => (b, true),
-            None => (lower.as_str(), false),
-        };
-        let bad = |why: &str| Error::invalid("strategy", text, why.to_string());
-        let positive = |s: &str| -> Result<u32> {
-            match s.parse::<u32>() {
-                Ok(v) if v > 0 => Ok(v),
-                _ => Err(bad("counts must be positive integers")),
-            }
-        };
-        if let Some(t) = body.strip_prefix("full") {
-            let t = t.strip_prefix(':').unwrap_or(t);
-            return Ok((Strategy::Full { t: positive(t)? }, uniform));
-        }
-        let rest = body
-            .strip_prefix('c')
-            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
-        let (c, f) = rest
-            .split_once('f')
-            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
-        Ok((
-            Strategy::CoarseToFine {
-                coarse: positive(c)?,
-                fine: positive(f)?,
-            },
-            uniform,
-        ))
+    /// Parses `c3f50`, `cCfF`, `full:T` or `fullT` (case-insensitive), with the fine
+    /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
+    /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
+    /// `-uW` over ranges of width `W` (`c3f50-u64`). See [`StrategyChoice`].
+    ///
+    /// ```
+    /// use cem::engine::Strategy;
+    /// use cem::library::Sampling;
+    /// let (s, fine) = Strategy::parse("C3F50-U")?;
+    /// assert_eq!((s, fine), (Strategy::c3f50(), Some(Sampling::Ranges { width: 128 })));
+    /// assert_eq!(Strategy::parse("c1f50")?.1, None); // the default fine sampling, D
+    /// # Ok::<(), cem::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<(Strategy, Option<Sampling>)> {
+        let c: StrategyChoice = text.parse()?;
+        Ok((c.strategy, c.fine_sampling))
     }
 
     /// The paper's label: `C3F50`, `Full500` (a `-U` suffix is added by the engine
@@ -76,38 +62,150 @@ impl Strategy {
     }
 }
 
+/// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
+/// ..., or `full:T`, with the fine-stage sampling the name asks for (`None`: the
+/// builder's default, the density `D`).
+///
+/// ```
+/// use cem::engine::{Strategy, StrategyChoice};
+/// use cem::library::Sampling;
+/// let c: StrategyChoice = "c3f30-u".parse()?;
+/// assert_eq!(c.strategy, Strategy::CoarseToFine { coarse: 3, fine: 30 });
+/// assert_eq!(c.fine_sampling, Some(Sampling::uniform_ranges()));
+/// assert_eq!(c.label(), "C3F30-U");
+/// assert!("c3f50-x".parse::<StrategyChoice>().is_err());
+/// # Ok::<(), cem::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrategyChoice {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The fine stage's sampling, when the name sets it (`-u`: [`Sampling::Ranges`]).
+    pub fine_sampling: Option<Sampling>,
+}
+
+impl StrategyChoice {
+    /// Table III's row label: `C3F50`, `C3F50-U` (any range width), `Full500`.
+    pub fn label(&self) -> String {
+        match self.fine_sampling {
+            Some(Sampling::Ranges { .. }) => format!("{}-U", self.strategy.label()),
+            _ => self.strategy.label(),
+        }
+    }
+}
+
+const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
+                        -uW for ranges of width W), or full:T";
+
+impl FromStr for StrategyChoice {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let lower = text.trim().to_ascii_lowercase();
+        let bad = |why: &str| Error::invalid("strategy", text, why.to_string());
+        let positive = |s: &str| -> Result<u32> {
+            match s.parse::<u32>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(bad("counts must be positive integers")),
+            }
+        };
+        let (body, fine_sampling) = match lower.split_once('-') {
+            None => (lower.as_str(), None),
+            Some((body, suffix)) => {
+                let width = suffix.strip_prefix('u').ok_or_else(|| bad(EXPECTED))?;
+                let sampling = if width.is_empty() {
+                    Sampling::uniform_ranges()
+                } else {
+                    Sampling::ranges(positive(width)?)?
+                };
+                (body, Some(sampling))
+            }
+        };
+        if let Some(t) = body.strip_prefix("full") {
+            if fine_sampling.is_some() {
+                return Err(bad(
+                    "-u sets the fine stage's sampling; full:T has no fine stage",
+                ));
+            }
+            let t = t.strip_prefix(':').unwrap_or(t);
+            return Ok(StrategyChoice {
+                strategy: Strategy::Full { t: positive(t)? },
+                fine_sampling,
+            });
+        }
+        let (c, f) = body
+            .strip_prefix('c')
+            .and_then(|rest| rest.split_once('f'))
+            .ok_or_else(|| bad(EXPECTED))?;
+        Ok(StrategyChoice {
+            strategy: Strategy::CoarseToFine {
+                coarse: positive(c)?,
+                fine: positive(f)?,
+            },
+            fine_sampling,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn choice(text: &str) -> StrategyChoice {
+        text.parse().unwrap()
+    }
+
+    fn c2f(coarse: u32, fine: u32) -> Strategy {
+        Strategy::CoarseToFine { coarse, fine }
+    }
+
     #[test]
-    fn parses_the_papers_strategies() {
-        assert_eq!(
-            Strategy::parse("c3f50").unwrap(),
-            (Strategy::c3f50(), false)
-        );
-        assert_eq!(
-            Strategy::parse("C3F50-U").unwrap(),
-            (
-                Strategy::CoarseToFine {
-                    coarse: 3,
-                    fine: 50
-                },
-                true
-            )
-        );
-        assert_eq!(
-            Strategy::parse("full:500").unwrap(),
-            (Strategy::Full { t: 500 }, false)
-        );
-        assert_eq!(
-            Strategy::parse("full20").unwrap().0,
-            Strategy::Full { t: 20 }
-        );
-        for bad in ["c0f50", "x3f5", "full:", "c3", "full:-2"] {
-            let e = Strategy::parse(bad).unwrap_err();
-            assert!(e.to_string().contains(bad), "{e}");
+    fn parses_every_row_of_table_iii() {
+        let u = Some(Sampling::Ranges { width: 128 });
+        for (text, strategy, fine, label) in [
+            ("c3f10", c2f(3, 10), None, "C3F10"),
+            ("C3F30", c2f(3, 30), None, "C3F30"),
+            ("c3f50-u", c2f(3, 50), u, "C3F50-U"),
+            ("C3F50-U", c2f(3, 50), u, "C3F50-U"),
+            ("c1f50", c2f(1, 50), None, "C1F50"),
+            (" c3f50 ", Strategy::c3f50(), None, "C3F50"),
+            ("full:500", Strategy::Full { t: 500 }, None, "Full500"),
+            ("full20", Strategy::Full { t: 20 }, None, "Full20"),
+        ] {
+            let c = choice(text);
+            assert_eq!((c.strategy, c.fine_sampling), (strategy, fine), "{text}");
+            assert_eq!(c.label(), label);
+            assert_eq!(Strategy::parse(text).unwrap(), (strategy, fine));
         }
+        assert_eq!(
+            choice("c3f50-u64").fine_sampling,
+            Some(Sampling::Ranges { width: 64 })
+        );
         assert_eq!(Strategy::c3f50().label(), "C3F50");
+    }
+
+    #[test]
+    fn bad_strategies_are_refused_by_name() {
+        for bad in [
+            "c0f50",
+            "x3f5",
+            "full:",
+            "c3",
+            "full:-2",
+            "c3f50-x",
+            "c3f50-u0",
+            "c3f50-",
+            "full:500-u",
+            "c3f",
+            "cf50",
+            "",
+            "c3f50-u-u",
+        ] {
+            let e = bad.parse::<StrategyChoice>().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("'{bad}'")) || e.contains(bad),
+                "{bad}: {e}"
+            );
+        }
     }
 }
