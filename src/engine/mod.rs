@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adaptive;
 mod checkpoint;
 mod grid;
 mod locality;
@@ -19,6 +20,7 @@ mod runner;
 pub(crate) mod signals;
 mod strategy;
 
+pub use adaptive::{Adaptive, Running};
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
