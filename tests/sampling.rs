@@ -295,7 +295,10 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
             assert_eq!(x, y);
         }
     }
-    let other_seed = adaptive(plan).seed(1).run(&box7(), &hr, &task, ROI).unwrap();
+    let other_seed = adaptive(plan)
+        .seed(1)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
     assert_ne!(a.cells, other_seed.cells);
 }
 

@@ -403,9 +403,12 @@ struct MapArgs {
     #[arg(long, default_value_t = 8)]
     block: u32,
     /// c3f50, cCfF, cCfF-u (fine stage uniform over gradient ranges of 128; -uW: of
-    /// width W) or full:T.
+    /// width W), full:T, or adaptive (as many draws per cell as its effect needs).
     #[arg(long, default_value = "c3f50")]
     strategy: String,
+    /// With --strategy adaptive: at most N interventions in all (screening included).
+    #[arg(long, value_name = "N")]
+    budget: Option<u64>,
     /// Tolerance in dB.
     #[arg(long, default_value_t = 0.01)]
     tol: f64,
@@ -748,7 +751,16 @@ fn map_command(a: MapArgs) -> Result<()> {
     let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
     let device = parse_device(&a.device)?;
-    let (strategy, fine_sampling) = cem::engine::Strategy::parse(&a.strategy)?;
+    let (mut strategy, fine_sampling) = cem::engine::Strategy::parse(&a.strategy)?;
+    if let Some(n) = a.budget {
+        match &mut strategy {
+            cem::engine::Strategy::Adaptive(plan) => plan.budget = Some(n),
+            _ => anyhow::bail!(
+                "--budget {n} applies to --strategy adaptive, not --strategy {}; remove it",
+                a.strategy
+            ),
+        }
+    }
     let hr = load_rgb(&a.image)?;
     let model = match &a.model {
         Some(spec) => load_model(spec, device)?,

@@ -47,12 +47,19 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// The checkpoint name and seed id of the adaptive stage.
-pub(crate) const STAGE: (&str, u64) = ("adaptive", 3);
-
 /// The cell key draws of the adaptive stage are seeded with: the same for every cell
 /// (common random numbers).
-pub(crate) const COMMON_CELL: u32 = u32::MAX;
+const COMMON_CELL: u32 = u32::MAX;
+
+/// The cell key of an intervention's seed: its cell, or for the adaptive stage the
+/// same key for every cell, so that draw `k` is the same patch and noise everywhere.
+pub(crate) fn seed_cell(stage: u64, cell: u32) -> u32 {
+    if stage == super::stages::ADAPTIVE.id {
+        COMMON_CELL
+    } else {
+        cell
+    }
+}
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 

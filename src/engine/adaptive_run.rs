@@ -62,8 +62,13 @@ pub(crate) fn run(
             })
             .unzip();
         let first = done.len();
-        let reuse = stored.len().saturating_sub(first).min(items.len());
-        let mut results = stored[first..first + reuse].to_vec();
+        let mut results: Vec<Option<f64>> = stored
+            .iter()
+            .skip(first)
+            .take(items.len())
+            .copied()
+            .collect();
+        let reuse = results.len();
         stages.plan(items.len());
         stages.runner.progress.inc(reuse as u64);
         let ckpt = &mut *stages.ckpt;
@@ -72,25 +77,24 @@ pub(crate) fn run(
             .budget
             .map_or(first + items.len(), |b| b as usize)
             .max(first + items.len());
-        let outcome =
-            stages
-                .runner
-                .run_stage(ADAPTIVE.id, sampling, &items, &mut results, |now| {
-                    if stop::take_request() || stop_flag.swap(false, Ordering::SeqCst) {
-                        return Err(Error::Interrupted {
-                            done: first + now.len(),
-                            total,
-                            checkpoint: ckpt.path_or_none(),
-                        });
-                    }
-                    if ckpt.is_due(CHECKPOINT_EVERY_S) {
-                        ckpt.results.insert(name.into(), [&done[..], now].concat());
-                        ckpt.seconds
-                            .insert(name.into(), earlier + start.elapsed().as_secs_f64());
-                        ckpt.save()?;
-                    }
-                    Ok(())
-                });
+        let outcome = stages
+            .runner
+            .run_stage(ADAPTIVE.id, sampling, &items, &mut results, |now| {
+                if stop::take_request() || stop_flag.swap(false, Ordering::SeqCst) {
+                    return Err(Error::Interrupted {
+                        done: first + now.len(),
+                        total,
+                        checkpoint: ckpt.path_or_none(),
+                    });
+                }
+                if ckpt.is_due(CHECKPOINT_EVERY_S) {
+                    ckpt.results.insert(name.into(), [&done[..], now].concat());
+                    ckpt.seconds
+                        .insert(name.into(), earlier + start.elapsed().as_secs_f64());
+                    ckpt.save()?;
+                }
+                Ok(())
+            });
         done.extend_from_slice(&results);
         if let Err(e) = outcome {
             // keep whatever was measured, whatever went wrong

@@ -1,12 +1,18 @@
-//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4).
+//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2), coarse-to-fine (Eq. 3-4)
+//! and the [adaptive](Adaptive) strategy, and how each plans its stages ([`sample_cells`]).
 
+use super::adaptive::Adaptive;
+use super::builder::Cem;
+use super::stages::{group, is_sensitive, repeat_items, Stages, COARSE, FINE, FULL};
 use crate::error::{Error, Result};
 use crate::library::Sampling;
+use crate::map::Stage;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 /// How many interventions each cell gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Strategy {
     /// `coarse` interventions for every cell; cells whose every coarse effect is below
@@ -23,6 +29,10 @@ pub enum Strategy {
         /// T.
         t: u32,
     },
+    /// As many as each cell's effect needs: screening as Eq. 3, then per-cell
+    /// sequential tests and rounds of draws where they cut the map's expected L1 error
+    /// most, within an optional budget (see [`Adaptive`]).
+    Adaptive(Adaptive),
 }
 
 impl Strategy {
@@ -34,7 +44,8 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T` or `fullT` (case-insensitive), with the fine
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive` or `adaptive:BUDGET`
+    /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
     /// `-uW` over ranges of width `W` (`c3f50-u64`). See [`StrategyChoice`].
@@ -52,19 +63,35 @@ impl Strategy {
         Ok((c.strategy, c.fine_sampling))
     }
 
+    /// Interventions per cell in the first stage (C, or T): what the locality
+    /// fallback line quotes.
+    pub(crate) fn first_stage_per_cell(&self) -> u32 {
+        match *self {
+            Strategy::CoarseToFine { coarse, .. } => coarse,
+            Strategy::Full { t } => t,
+            Strategy::Adaptive(plan) => plan.screen,
+        }
+    }
+
     /// The paper's label: `C3F50`, `Full500` (a `-U` suffix is added by the engine
-    /// when the fine stage samples uniformly).
+    /// when the fine stage samples uniformly); `Adaptive` or `Adaptive-B960`.
     pub fn label(&self) -> String {
         match self {
             Strategy::CoarseToFine { coarse, fine } => format!("C{coarse}F{fine}"),
             Strategy::Full { t } => format!("Full{t}"),
+            Strategy::Adaptive(plan) => plan.label(),
         }
+    }
+
+    /// The adaptive strategy with its defaults.
+    pub fn adaptive() -> Self {
+        Strategy::Adaptive(Adaptive::default())
     }
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., or `full:T`, with the fine-stage sampling the name asks for (`None`: the
-/// builder's default, the density `D`).
+/// ..., `full:T`, or `adaptive[:BUDGET]`, with the fine-stage sampling the name asks
+/// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
 /// use cem::engine::{Strategy, StrategyChoice};
@@ -76,7 +103,7 @@ impl Strategy {
 /// assert!("c3f50-x".parse::<StrategyChoice>().is_err());
 /// # Ok::<(), cem::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StrategyChoice {
     /// The strategy.
     pub strategy: Strategy,
@@ -95,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), or full:T";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -121,6 +148,23 @@ impl FromStr for StrategyChoice {
                 (body, Some(sampling))
             }
         };
+        if let Some(rest) = body.strip_prefix("adaptive") {
+            if fine_sampling.is_some() {
+                return Err(bad(
+                    "-u sets the fine stage's sampling; adaptive has no fine stage",
+                ));
+            }
+            let mut plan = Adaptive::default();
+            match rest.strip_prefix(':') {
+                Some(b) => plan.budget = Some(positive(b)? as u64),
+                None if rest.is_empty() => {}
+                None => return Err(bad(EXPECTED)),
+            }
+            return Ok(StrategyChoice {
+                strategy: Strategy::Adaptive(plan),
+                fine_sampling,
+            });
+        }
         if let Some(t) = body.strip_prefix("full") {
             if fine_sampling.is_some() {
                 return Err(bad(
@@ -147,6 +191,52 @@ impl FromStr for StrategyChoice {
     }
 }
 
+/// Runs `cem`'s strategy over `cells` (original ROI PSNR `o`); returns each cell's
+/// PSNRs after intervention and the stage they came from.
+pub(crate) fn sample_cells(
+    cem: &Cem,
+    stages: &mut Stages<'_, '_>,
+    cells: &[u32],
+    o: f64,
+) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
+    Ok(match cem.strategy {
+        Strategy::CoarseToFine { coarse, fine } => {
+            let items = repeat_items(cells, coarse);
+            stages.plan(items.len());
+            let res = stages.run(COARSE, cem.coarse_sampling, &items)?;
+            let coarse_of = group(cells, coarse, &res);
+            let sensitive: Vec<u32> = cells
+                .iter()
+                .copied()
+                .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, cem.tol)))
+                .collect();
+            let items = repeat_items(&sensitive, fine);
+            stages.plan(items.len());
+            let res = stages.run(FINE, cem.fine_sampling, &items)?;
+            let mut fine_of = group(&sensitive, fine, &res);
+            cells
+                .iter()
+                .map(|&c| match fine_of.remove(&c) {
+                    Some(v) => (c, (v, Stage::Fine)),
+                    None => (c, (coarse_of[&c].clone(), Stage::Coarse)),
+                })
+                .collect()
+        }
+        Strategy::Full { t } => {
+            let items = repeat_items(cells, t);
+            stages.plan(items.len());
+            let res = stages.run(FULL, cem.full_sampling, &items)?;
+            group(cells, t, &res)
+                .into_iter()
+                .map(|(c, v)| (c, (v, Stage::Full)))
+                .collect()
+        }
+        Strategy::Adaptive(plan) => {
+            super::adaptive_run::run(&plan, cem.fine_sampling, stages, cells, o, cem.tol)?
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +261,13 @@ mod tests {
             (" c3f50 ", Strategy::c3f50(), None, "C3F50"),
             ("full:500", Strategy::Full { t: 500 }, None, "Full500"),
             ("full20", Strategy::Full { t: 20 }, None, "Full20"),
+            ("adaptive", Strategy::adaptive(), None, "Adaptive"),
+            (
+                "Adaptive:960",
+                Strategy::Adaptive(Adaptive::default().budget(960)),
+                None,
+                "Adaptive-B960",
+            ),
         ] {
             let c = choice(text);
             assert_eq!((c.strategy, c.fine_sampling), (strategy, fine), "{text}");

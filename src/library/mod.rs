@@ -146,6 +146,9 @@ impl Sampling {
     }
 }
 
+/// `U` densities by range width, shared by a library's clones.
+type RangeCache = Arc<Mutex<Vec<(u32, Arc<Density>)>>>;
+
 /// One library patch.
 #[derive(Debug, Clone)]
 pub struct Patch {
@@ -165,7 +168,7 @@ pub struct Library {
     source: String,
     density: Density,
     /// `U` densities by range width, built on first use.
-    ranges: Arc<Mutex<Vec<(u32, Arc<Density>)>>>,
+    ranges: RangeCache,
 }
 
 impl Library {
