@@ -300,6 +300,16 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
         .run(&box7(), &hr, &task, ROI)
         .unwrap();
     assert_ne!(a.cells, other_seed.cells);
+    // independent draws per cell: another map, as independent of the batch size
+    let iid = plan.common(false);
+    let i16 = adaptive(iid).run(&box7(), &hr, &task, ROI).unwrap();
+    let i5 = adaptive(iid)
+        .batch_size(5)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(i16.cells, i5.cells);
+    assert_ne!(i16.cells, a.cells);
+    assert_eq!(i16.info.strategy, "Adaptive-IID");
 }
 
 #[test]

@@ -51,10 +51,15 @@ use serde::{Deserialize, Serialize};
 /// (common random numbers).
 const COMMON_CELL: u32 = u32::MAX;
 
-/// The cell key of an intervention's seed: its cell, or for the adaptive stage the
-/// same key for every cell, so that draw `k` is the same patch and noise everywhere.
+/// The seed number of adaptive draws that are common to all cells (with
+/// [`Adaptive::common`] off, draws use `ADAPTIVE.id + 1`, per cell).
+pub(crate) const COMMON_STAGE_ID: u64 = super::stages::ADAPTIVE.id;
+
+/// The cell key of an intervention's seed: its cell, or for the adaptive stage with
+/// common draws the same key for every cell, so that draw `k` is the same patch and
+/// noise everywhere.
 pub(crate) fn seed_cell(stage: u64, cell: u32) -> u32 {
-    if stage == super::stages::ADAPTIVE.id {
+    if stage == COMMON_STAGE_ID {
         COMMON_CELL
     } else {
         cell
@@ -64,8 +69,13 @@ pub(crate) fn seed_cell(stage: u64, cell: u32) -> u32 {
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 
 /// Settings of the adaptive strategy (see the [module docs](self)). Defaults: screen 3,
-/// warm-up to 8, at most 500 per cell (the paper's T), z = 2, target 8 % expected
+/// warm-up to 8, at most 500 per cell (the paper's T), z = 2, target 9 % expected
 /// relative L1 error, rounds of 64, no budget.
+///
+/// The 9 % target is C3F50's own precision on the shipped DnCNN (its 50 fine draws
+/// leave an expected L1 error of 9.2 % of the map's norm, from the per-cell standard
+/// errors of a C3F50 map of demo_2): by default the adaptive map is about as exact as
+/// C3F50's, with fewer draws where cells need fewer.
 ///
 /// ```
 /// use cem::engine::Adaptive;
@@ -90,6 +100,16 @@ pub struct Adaptive {
     pub round: u32,
     /// Most interventions in all, screening included (`None`: no limit).
     pub budget: Option<u64>,
+    /// Common random numbers: draw `k` of every cell is the same patch and noise (on),
+    /// or every cell draws its own (off). Common draws compare cells on the same
+    /// interventions, but their errors move together: a seed whose first draws are
+    /// unusually mild shifts the whole map, so `S` varies more between seeds.
+    #[serde(default = "yes")]
+    pub common: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Adaptive {
@@ -99,9 +119,10 @@ impl Default for Adaptive {
             min_draws: 8,
             max_draws: 500,
             z: 2.0,
-            target: 0.08,
+            target: 0.09,
             round: 64,
             budget: None,
+            common: true,
         }
     }
 }
@@ -191,7 +212,7 @@ impl Adaptive {
         self
     }
 
-    /// The target expected relative L1 error (a fraction, e.g. 0.08).
+    /// The target expected relative L1 error (a fraction, e.g. 0.09).
     pub fn target(mut self, target: f64) -> Self {
         self.target = target;
         self
@@ -227,12 +248,23 @@ impl Adaptive {
         self
     }
 
-    /// The label of Table III's row: `Adaptive`, or `Adaptive-B960` with a budget.
+    /// Common random numbers across cells (default on; see [`Adaptive::common`]).
+    pub fn common(mut self, on: bool) -> Self {
+        self.common = on;
+        self
+    }
+
+    /// The label of Table III's row: `Adaptive`, `Adaptive-B960` with a budget, and
+    /// `-IID` when every cell draws its own interventions.
     pub fn label(&self) -> String {
-        match self.budget {
+        let mut label = match self.budget {
             Some(b) => format!("Adaptive-B{b}"),
             None => "Adaptive".into(),
+        };
+        if !self.common {
+            label.push_str("-IID");
         }
+        label
     }
 
     /// Checks every setting, naming the bad one.
@@ -268,7 +300,7 @@ impl Adaptive {
             return Err(Error::invalid(
                 "adaptive target",
                 self.target,
-                "must be a fraction between 0 and 1 (e.g. 0.08)",
+                "must be a fraction between 0 and 1 (e.g. 0.09)",
             ));
         }
         if self.round == 0 {
@@ -550,9 +582,9 @@ mod tests {
             equal_err += l1_error(&equal, &truth);
         }
         let (a, e) = (adaptive_err / 20.0 / norm, equal_err / 20.0 / norm);
-        // the expected relative L1 error is near the 8 % target, and well below the
+        // the expected relative L1 error is near the 9 % target, and well below the
         // equal split of the same draws
-        assert!(a < 0.10, "adaptive {a}");
+        assert!(a < 0.11, "adaptive {a}");
         assert!(
             a < 0.8 * e,
             "adaptive {a} vs equal {e} at {} draws",

@@ -31,6 +31,12 @@ pub(crate) fn run(
     plan.check()?;
     plan.check_budget(cells.len())?;
     let name = ADAPTIVE.name;
+    // common draws are seeded by draw only (see `adaptive::seed_cell`)
+    let seed_id = if plan.common {
+        ADAPTIVE.id
+    } else {
+        ADAPTIVE.id + 1
+    };
     let stored = stages.ckpt.take(name, usize::MAX)?;
     if !stored.is_empty() && stages.notes {
         let line = format!(
@@ -79,7 +85,7 @@ pub(crate) fn run(
             .max(first + items.len());
         let outcome = stages
             .runner
-            .run_stage(ADAPTIVE.id, sampling, &items, &mut results, |now| {
+            .run_stage(seed_id, sampling, &items, &mut results, |now| {
                 if stop::take_request() || stop_flag.swap(false, Ordering::SeqCst) {
                     return Err(Error::Interrupted {
                         done: first + now.len(),

@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive` or `adaptive:BUDGET`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-iid]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET][-iid]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-iid]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -136,6 +136,27 @@ impl FromStr for StrategyChoice {
                 _ => Err(bad("counts must be positive integers")),
             }
         };
+        if let Some(rest) = lower.strip_prefix("adaptive") {
+            let (rest, common) = match rest.strip_suffix("-iid") {
+                Some(r) => (r, false),
+                None => (rest, true),
+            };
+            let mut plan = Adaptive::default().common(common);
+            match rest.strip_prefix(':') {
+                Some(b) => plan.budget = Some(positive(b)? as u64),
+                None if rest.is_empty() => {}
+                None => {
+                    return Err(bad(
+                        "expected adaptive, adaptive:BUDGET, adaptive-iid or adaptive:BUDGET-iid \
+                         (adaptive has no fine stage for -u)",
+                    ))
+                }
+            }
+            return Ok(StrategyChoice {
+                strategy: Strategy::Adaptive(plan),
+                fine_sampling: None,
+            });
+        }
         let (body, fine_sampling) = match lower.split_once('-') {
             None => (lower.as_str(), None),
             Some((body, suffix)) => {
@@ -148,23 +169,6 @@ impl FromStr for StrategyChoice {
                 (body, Some(sampling))
             }
         };
-        if let Some(rest) = body.strip_prefix("adaptive") {
-            if fine_sampling.is_some() {
-                return Err(bad(
-                    "-u sets the fine stage's sampling; adaptive has no fine stage",
-                ));
-            }
-            let mut plan = Adaptive::default();
-            match rest.strip_prefix(':') {
-                Some(b) => plan.budget = Some(positive(b)? as u64),
-                None if rest.is_empty() => {}
-                None => return Err(bad(EXPECTED)),
-            }
-            return Ok(StrategyChoice {
-                strategy: Strategy::Adaptive(plan),
-                fine_sampling,
-            });
-        }
         if let Some(t) = body.strip_prefix("full") {
             if fine_sampling.is_some() {
                 return Err(bad(
@@ -267,6 +271,12 @@ mod tests {
                 Strategy::Adaptive(Adaptive::default().budget(960)),
                 None,
                 "Adaptive-B960",
+            ),
+            (
+                "adaptive:686-iid",
+                Strategy::Adaptive(Adaptive::default().budget(686).common(false)),
+                None,
+                "Adaptive-B686-IID",
             ),
         ] {
             let c = choice(text);
