@@ -1,7 +1,7 @@
 //! Table III's strategies: the inference share and similarity of `cem table table3`
 //! from hand-made maps, and the adaptive strategy on glass-box models.
 
-use cem::map::{self, CausalEffectMap, MapInfo, StageStats};
+use cem::map::{self, CausalEffectMap, MapInfo, RunStage, StageStats};
 use cem::prelude::*;
 use cem::stats::MapSet;
 
@@ -13,7 +13,7 @@ fn map3(
     seed: u64,
     o: f64,
     effects: [f64; 9],
-    stages: &[(&str, usize)],
+    stages: &[(RunStage, usize)],
 ) -> CausalEffectMap {
     let mut info = MapInfo::new("M", "dn", "i.png", Roi::new(0, 0, 1), 1);
     info.strategy = strategy.into();
@@ -22,7 +22,7 @@ fn map3(
     info.library = "builtin".into();
     for &(name, n) in stages {
         info.stages.insert(
-            name.into(),
+            name,
             StageStats {
                 inferences: n,
                 seconds: 1.0,
@@ -47,7 +47,7 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 0,
                 30.0,
                 [INF, 1.0, -1.0, 0.5, 0.5, z, z, z, z],
-                &[("locality", 20), ("full", 2500)],
+                &[(RunStage::Locality, 20), (RunStage::Full, 2500)],
             ),
         ),
         (
@@ -57,7 +57,7 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 1,
                 31.0,
                 [INF, 2.0, z, z, z, z, z, z, z],
-                &[("full", 4000)],
+                &[(RunStage::Full, 4000)],
             ),
         ),
         // seed 0, input 0: misses 0.5 of 3 -> S 83.33 %; 124 of 4000 -> 3.1 %
@@ -68,7 +68,11 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 0,
                 30.0,
                 [INF, 1.0, -1.0, 0.5, z, z, z, z, z],
-                &[("locality", 20), ("coarse", 24), ("fine", 100)],
+                &[
+                    (RunStage::Locality, 20),
+                    (RunStage::Coarse, 24),
+                    (RunStage::Fine, 100),
+                ],
             ),
         ),
         // seed 2 on input 0 (a supplied --input): full map of seed 0; 174 -> 4.35 %
@@ -79,7 +83,7 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 2,
                 30.0,
                 [INF, 1.0, -0.5, 0.5, 0.5, z, z, z, z],
-                &[("coarse", 24), ("fine", 150)],
+                &[(RunStage::Coarse, 24), (RunStage::Fine, 150)],
             ),
         ),
         // seed 1, input 1: against full-s1 (S 75 %; against full-s0 it would be 16.7 %);
@@ -91,7 +95,11 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 1,
                 31.0,
                 [INF, 1.5, z, z, z, z, z, z, z],
-                &[("locality", 20), ("coarse", 24), ("fine", 50)],
+                &[
+                    (RunStage::Locality, 20),
+                    (RunStage::Coarse, 24),
+                    (RunStage::Fine, 50),
+                ],
             ),
         ),
         // exact, 100 interventions -> 2.5 %
@@ -102,7 +110,7 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 0,
                 30.0,
                 [INF, 1.0, -1.0, 0.5, 0.5, z, z, z, z],
-                &[("locality", 20), ("adaptive", 100)],
+                &[(RunStage::Locality, 20), (RunStage::Adaptive, 100)],
             ),
         ),
         // an input no full map was made of: left out, named
@@ -113,7 +121,7 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
                 3,
                 32.0,
                 [INF, 1.0, z, z, z, z, z, z, z],
-                &[("adaptive", 100)],
+                &[(RunStage::Adaptive, 100)],
             ),
         ),
     ];
@@ -227,7 +235,7 @@ fn adaptive_leaves_far_cells_at_exactly_zero_after_screening() {
         }
     }
     assert!(near >= 10, "{near} near cells with an effect");
-    let spent = map.info.stages["adaptive"].inferences;
+    let spent = map.info.stages[&RunStage::Adaptive].inferences;
     let samples: u32 = map.cells.iter().map(|c| c.samples).sum();
     assert_eq!(spent, samples as usize, "every draw is in a cell's mean");
     assert_eq!(map.info.strategy, "Adaptive");
@@ -287,7 +295,10 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
         .locality(true)
         .run(&box7(), &hr, &task, ROI)
         .unwrap();
-    assert!(cropped.info.stages["adaptive"].inferences < a.info.stages["adaptive"].inferences);
+    assert!(
+        cropped.info.stages[&RunStage::Adaptive].inferences
+            < a.info.stages[&RunStage::Adaptive].inferences
+    );
     for (x, y) in cropped.cells.iter().zip(&a.cells) {
         if x.stage == Stage::Skipped {
             assert_eq!((x.effect_db, y.effect_db), (0.0, 0.0));
@@ -346,8 +357,8 @@ fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
     let straight = adaptive(plan).run(&box7(), &hr, &task, ROI).unwrap();
     assert_eq!(resumed.cells, straight.cells);
     assert_eq!(
-        resumed.info.stages["adaptive"].inferences,
-        straight.info.stages["adaptive"].inferences
+        resumed.info.stages[&RunStage::Adaptive].inferences,
+        straight.info.stages[&RunStage::Adaptive].inferences
     );
 }
 
@@ -357,7 +368,7 @@ fn the_budget_bounds_the_run_and_a_budget_below_screening_is_refused() {
     let map = adaptive(Adaptive::default().budget(250).target(0.001))
         .run(&box7(), &hr, &task, ROI)
         .unwrap();
-    assert_eq!(map.info.stages["adaptive"].inferences, 250);
+    assert_eq!(map.info.stages[&RunStage::Adaptive].inferences, 250);
     assert_eq!(map.info.strategy, "Adaptive-B250");
     // 60 cells x 3 screening draws = 180
     let err = adaptive(Adaptive::default().budget(179))

@@ -30,7 +30,7 @@ pub(crate) fn run(
 ) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
     plan.check()?;
     plan.check_budget(cells.len())?;
-    let name = ADAPTIVE.name;
+    let name = ADAPTIVE.name();
     // common draws are seeded by draw only (see `adaptive::seed_cell`)
     let seed_id = if plan.common {
         ADAPTIVE.id
@@ -129,7 +129,7 @@ pub(crate) fn run(
     let seconds = earlier + start.elapsed().as_secs_f64();
     stages.ckpt.seconds.insert(name.into(), seconds);
     stages.record.insert(
-        name.into(),
+        ADAPTIVE.stage,
         StageStats {
             inferences: done.len(),
             seconds,

@@ -50,7 +50,7 @@ pub(crate) const FULL: StageId = StageId {
 /// The adaptive strategy's one stage, grown round by round (see `adaptive_run`; 3 is
 /// the locality check's).
 pub(crate) const ADAPTIVE: StageId = StageId {
-    name: "adaptive",
+    stage: RunStage::Adaptive,
     id: 4,
 };
 

@@ -360,7 +360,7 @@ fn interventions(m: &CausalEffectMap) -> usize {
     m.info
         .stages
         .iter()
-        .filter(|(name, _)| name.as_str() != "locality")
+        .filter(|(stage, _)| **stage != crate::map::RunStage::Locality)
         .map(|(_, s)| s.inferences)
         .sum()
 }
