@@ -311,8 +311,8 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
         .run(&box7(), &hr, &task, ROI)
         .unwrap();
     assert_ne!(a.cells, other_seed.cells);
-    // independent draws per cell: another map, as independent of the batch size
-    let iid = plan.common(false);
+    // common random numbers across cells: another map, as independent of the batch size
+    let iid = plan.common(true);
     let i16 = adaptive(iid).run(&box7(), &hr, &task, ROI).unwrap();
     let i5 = adaptive(iid)
         .batch_size(5)
@@ -320,7 +320,7 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
         .unwrap();
     assert_eq!(i16.cells, i5.cells);
     assert_ne!(i16.cells, a.cells);
-    assert_eq!(i16.info.strategy, "Adaptive-IID");
+    assert_eq!(i16.info.strategy, "Adaptive-CRN");
 }
 
 #[test]

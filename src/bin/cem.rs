@@ -403,7 +403,8 @@ struct MapArgs {
     #[arg(long, default_value_t = 8)]
     block: u32,
     /// c3f50, cCfF, cCfF-u (fine stage uniform over gradient ranges of 128; -uW: of
-    /// width W), full:T, or adaptive (as many draws per cell as its effect needs).
+    /// width W), full:T, or adaptive (as many draws per cell as its effect needs;
+    /// adaptive-crn: common random numbers across cells).
     #[arg(long, default_value = "c3f50")]
     strategy: String,
     /// With --strategy adaptive: at most N interventions in all (screening included).

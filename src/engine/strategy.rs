@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-iid]`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET][-iid]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET][-crn]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-iid]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -137,9 +137,9 @@ impl FromStr for StrategyChoice {
             }
         };
         if let Some(rest) = lower.strip_prefix("adaptive") {
-            let (rest, common) = match rest.strip_suffix("-iid") {
-                Some(r) => (r, false),
-                None => (rest, true),
+            let (rest, common) = match rest.strip_suffix("-crn") {
+                Some(r) => (r, true),
+                None => (rest, false),
             };
             let mut plan = Adaptive::default().common(common);
             match rest.strip_prefix(':') {
@@ -147,7 +147,7 @@ impl FromStr for StrategyChoice {
                 None if rest.is_empty() => {}
                 None => {
                     return Err(bad(
-                        "expected adaptive, adaptive:BUDGET, adaptive-iid or adaptive:BUDGET-iid \
+                        "expected adaptive, adaptive:BUDGET, adaptive-crn or adaptive:BUDGET-crn \
                          (adaptive has no fine stage for -u)",
                     ))
                 }
@@ -273,10 +273,10 @@ mod tests {
                 "Adaptive-B960",
             ),
             (
-                "adaptive:686-iid",
-                Strategy::Adaptive(Adaptive::default().budget(686).common(false)),
+                "adaptive:686-crn",
+                Strategy::Adaptive(Adaptive::default().budget(686).common(true)),
                 None,
-                "Adaptive-B686-IID",
+                "Adaptive-B686-CRN",
             ),
         ] {
             let c = choice(text);
