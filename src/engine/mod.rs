@@ -6,6 +6,8 @@
 //! - `run`: one run: setup, the locality check, the stages, the assembled map;
 //! - `strategy`: the [`Strategy`] and how each plans its stages;
 //! - `stages`: running a stage (checkpoint, stop, record) and its small helpers;
+//! - [`adaptive`], `adaptive_run`: the adaptive strategy's plan (a pure function of the
+//!   per-cell results) and the stage that runs it round by round;
 //! - `context`, `runner`, `locality`: what a run shares, the batched evaluation of
 //!   interventions on the device, and the locality check that crops the input;
 //! - `grid`, `checkpoint`, `stop`, `signals`: cells, resumable runs, stopping.
@@ -21,7 +23,7 @@
 //! # Ok(()) }
 //! ```
 
-mod adaptive;
+pub mod adaptive;
 mod adaptive_run;
 mod builder;
 mod checkpoint;
