@@ -31,7 +31,7 @@ mod weights;
 pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
 pub use shipped::{shipped, shipped_names};
 pub use swinir::SwinIr;
-pub use weights::{convert_weights, load_into, python};
+pub use weights::{convert_weights, load_into, python, ConvertOptions};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -406,5 +406,9 @@ impl Model for Network {
 
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn feature_channels(&self) -> Option<i64> {
+        Some(self.config().feats)
     }
 }
