@@ -112,9 +112,9 @@ pub fn bench(
     let _warm: Tensor = forward_checked(model, &to_tensor(&input, model.device()), scale)?;
     // locality off: this measures the engine's overhead per inference, on whole inputs
     let cem = cem.clone().progress(false).locality(false);
-    let probe = cem
-        .clone()
-        .strategy(crate::engine::Strategy::Full { t: 1 })
+    let probe = Cem::full(1)
+        .progress(false)
+        .locality(false)
         .block(hr.width());
     let _ = probe.run(model, hr, task, Roi::new(0, 0, 1));
     let mut runs = Vec::new();

@@ -10,7 +10,8 @@
 //! [`image`] (u8 RGB, ROI PSNR) → [`degrade`] (SR / DN / DR and their interventions) →
 //! [`library`] (natural patches, gradient density) → [`model`] (TorchScript, native,
 //! closures) → [`engine`] (full and coarse-to-fine strategies) →
-//! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files) →
+//! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files;
+//! [`MapRun`](map::MapRun), the result of a run with its images) →
 //! [`stats`] (many maps as polars frames; Tables I-III) and [`plot`] (the figures).
 //!
 //! The public API is what [`prelude`] gathers and the module docs show. Features (all
@@ -24,8 +25,9 @@
 //! # fn main() -> cem::Result<()> {
 //! let hr = cem::image::load_rgb("demo_2.png")?;
 //! let model = TorchScript::load("dncnn.pt", Device::Cpu)?;
-//! let map = Cem::coarse_to_fine().run(&model, &hr, &Task::Dn { sigma: 50.0 }, Roi::new(96, 152, 32))?;
-//! println!("{}", map.table1_line());
+//! let run = Cem::coarse_to_fine().run(&model, &hr, &Task::Dn { sigma: 50.0 }, Roi::new(96, 152, 32))?;
+//! println!("{}", run.table1_line());
+//! run.save("out/demo_2")?; // cem.csv, cem.json, cem.npy, input.png, output.png, hr.png
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -307,6 +307,114 @@ fn bad_inputs_reach_the_engine_as_clear_errors() {
     assert!(matches!(err, Error::BlockDoesNotDivide { .. }), "{err}");
 }
 
+#[test]
+fn settings_that_do_not_apply_are_refused_naming_them() {
+    let hr = truth();
+    let task = Task::Dn { sigma: 50.0 };
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let id = FnModel::new("identity", Device::Cpu, move |x: &Tensor| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        x.shallow_clone()
+    });
+    let refused = |cem: Cem, setting: &str| {
+        let err = cem.run(&id, &hr, &task, ROI).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("invalid {setting} =")),
+            "{setting}: {err}"
+        );
+    };
+    refused(Cem::full(10).coarse(3), "coarse");
+    refused(Cem::full(10).fine(20), "fine");
+    refused(
+        Cem::full(10).fine_sampling(Sampling::Uniform),
+        "fine sampling",
+    );
+    refused(
+        Cem::full(10).coarse_sampling(Sampling::Density),
+        "coarse sampling",
+    );
+    refused(
+        Cem::coarse_to_fine().full_sampling(Sampling::Density),
+        "full sampling",
+    );
+    // C set before the strategy changed to the full pipeline is refused too
+    refused(
+        Cem::coarse_to_fine()
+            .coarse(2)
+            .strategy(Strategy::Full { t: 5 }),
+        "coarse",
+    );
+    refused(
+        Cem::coarse_to_fine().locality(false).locality_checks(4),
+        "locality checks",
+    );
+    refused(
+        Cem::coarse_to_fine().locality(false).size_multiple(8),
+        "size multiple",
+    );
+    refused(
+        Cem::coarse_to_fine().input(hr.clone()).rng(RngKind::Numpy),
+        "rng",
+    );
+    let err = Cem::full(10)
+        .coarse(3)
+        .run(&id, &hr, &task, ROI)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not Full10") && err.to_string().contains("Cem::coarse_to_fine()"),
+        "{err}"
+    );
+    // refused before any inference
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+
+    // what applies is taken: C and F override the strategy's, in the label and the run
+    let map = base().coarse(2).fine(4).run(&id, &hr, &task, ROI).unwrap();
+    assert_eq!(map.info.strategy, "C2F4");
+    assert_eq!(map.info.stages[&RunStage::Coarse].inferences, 60 * 2);
+    let full = base()
+        .strategy(Strategy::Full { t: 3 })
+        .full_sampling(Sampling::Uniform)
+        .run(&id, &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(full.info.stages[&RunStage::Full].inferences, 60 * 3);
+    assert_eq!(base().fine_sampling(Sampling::Uniform).label(), "C3F50-U");
+}
+
+#[test]
+fn per_run_inputs_are_kept_apart_from_the_method() {
+    let hr = truth();
+    let task = Task::Dn { sigma: 50.0 };
+    let model = smooth_model();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        image_name: Some("cat-crop".into()),
+        checkpoint: Some(dir.path().join("ckpt.json")),
+        progress: false,
+        ..RunOptions::default()
+    };
+    let one_line = Cem::coarse_to_fine()
+        .library(common::coffee_library())
+        .batch_size(16)
+        .locality(false)
+        .options(options.clone())
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(one_line.info.image, "cat-crop");
+    // the same method with other per-run inputs makes the same map and settings
+    let plain = base().run(&model, &hr, &task, ROI).unwrap();
+    assert_eq!(one_line.cells, plain.cells);
+    assert_eq!(one_line.info.settings, plain.info.settings);
+    assert_eq!(one_line.info.strategy, plain.info.strategy);
+    assert!(
+        !dir.path().join("ckpt.json").exists(),
+        "removed when complete"
+    );
+    let cem = base().options(options);
+    assert_eq!(cem.run_options().image_name.as_deref(), Some("cat-crop"));
+    assert!(!cem.run_options().progress);
+}
+
 /// A smooth model that returns NaN from its `fail_at`-th call on (0 = never).
 fn flaky(fail_at: usize) -> impl Model {
     let calls = AtomicUsize::new(0);

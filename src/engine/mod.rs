@@ -1,9 +1,13 @@
 //! The CEM engine: Alg. 1 with Eq. 2 (full pipeline) and the coarse-to-fine strategy
 //! of Eq. 3-4, with the conventions of the authors' pipeline.
 //!
+//! [`Cem::run`] returns a [`MapRun`](crate::map::MapRun): the map with its record, the
+//! degraded input, the model's output and the ground truth.
+//!
 //! One file per stage of a run:
-//! - [`builder`](Cem): the [`Cem`] builder, the method's settings and their checks;
-//! - `run`: one run: setup, the locality check, the stages, the assembled map;
+//! - `builder`: the [`Cem`] builder, the method's settings and their checks (settings
+//!   that do not apply are refused), and the per-run inputs, [`RunOptions`];
+//! - `run`: one run: setup, the locality check, the stages, the assembled result;
 //! - `strategy`: the [`Strategy`] and how each plans its stages;
 //! - `stages`: running a stage (checkpoint, stop, record) and its small helpers;
 //! - [`adaptive`], `adaptive_run`: the adaptive strategy's plan (a pure function of the
@@ -17,9 +21,9 @@
 //! # fn main() -> cem::Result<()> {
 //! # let model = TorchScript::load("m.pt", Device::Cpu)?;
 //! # let hr = load_rgb("hr.png")?;
-//! let map = Cem::coarse_to_fine().seed(1).run(&model, &hr, &Task::Sr { scale: 4 }, Roi::new(96, 152, 32))?;
+//! let run = Cem::coarse_to_fine().seed(1).run(&model, &hr, &Task::Sr { scale: 4 }, Roi::new(96, 152, 32))?;
 //! let full = Cem::full(500).run(&model, &hr, &Task::Sr { scale: 4 }, Roi::new(96, 152, 32))?;
-//! println!("S = {:.1}%", map.similarity(&full)?);
+//! println!("S = {:.1}%", run.similarity(&full)?);
 //! # Ok(()) }
 //! ```
 
@@ -38,7 +42,7 @@ mod stop;
 mod strategy;
 
 pub use adaptive::{Adaptive, Running};
-pub use builder::Cem;
+pub use builder::{Cem, RunOptions};
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};

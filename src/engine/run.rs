@@ -2,7 +2,7 @@
 //! and its ROI PSNR `O`), check locality and crop, run the strategy's stages, and
 //! assemble the [`CausalEffectMap`] with its record.
 
-use super::builder::Cem;
+use super::builder::{Cem, Plan};
 use super::checkpoint::{fnv1a, Checkpoint};
 use super::context::Context;
 use super::grid::Grid;
@@ -44,7 +44,7 @@ impl Cem {
         degradation: &dyn Degradation,
         roi: Roi,
     ) -> Result<MapRun> {
-        self.check()?;
+        let plan = self.plan()?;
         stop::clear_stop();
         let scale = degradation.scale();
         let grid = Grid::new(hr.width(), hr.height(), self.block, scale, roi)?;
@@ -65,16 +65,16 @@ impl Cem {
         let base = to_tensor(&input, device);
         let meter = RoiMeter::new(hr, roi, device)?;
         // before any inference: an input too large for the free memory stops here
-        let plan =
+        let memory =
             crate::model::memory::plan_batch(model, input.dimensions(), scale, self.batch_size)?;
-        if plan.limited && self.progress {
-            eprintln!("{plan}");
+        if memory.limited && self.run.progress {
+            eprintln!("{memory}");
         }
-        let batch_size = plan.batch;
+        let batch_size = memory.batch;
         let original = forward_checked(model, &base, scale)?;
         let o = psnr_from_mse(meter.mse_tensor(&original)?.double_value(&[0]));
         let output = tensor_to_rgb(&original)?;
-        let locality = self.check_locality(ctx, roi, &base, &original, batch_size)?;
+        let locality = self.check_locality(&plan, ctx, roi, &base, &original, batch_size)?;
         let region = locality.as_ref().and_then(|l| l.crop);
         let (base, meter, origin) = match region {
             Some(r) => (
@@ -93,7 +93,7 @@ impl Cem {
             "degradation": degradation.describe(), "library": library.source(), "library_size": library.len(),
             "input": fnv1a(input.as_raw()), "truth": fnv1a(hr.as_raw()), "region": region,
         });
-        let mut ckpt = Checkpoint::open(self.checkpoint.as_deref(), fingerprint)?;
+        let mut ckpt = Checkpoint::open(self.run.checkpoint.as_deref(), fingerprint)?;
         if let Some(stored) = ckpt.original_psnr {
             if stored.to_bits() != o.to_bits() {
                 return Err(Error::invalid(
@@ -105,7 +105,7 @@ impl Cem {
         }
         ckpt.original_psnr = Some(o);
 
-        let progress = progress_bar(self.progress);
+        let progress = progress_bar(self.run.progress);
         if ckpt.has_results() {
             progress.println(format!("resuming from {}", ckpt.path_or_none().display()));
         }
@@ -119,6 +119,7 @@ impl Cem {
         };
         let cells = cells_in(&grid, region);
         let stop = self
+            .run
             .stop
             .clone()
             .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
@@ -136,10 +137,10 @@ impl Cem {
             runner,
             ckpt: &mut ckpt,
             stop: &stop,
-            notes: self.progress,
+            notes: self.run.progress,
             record,
         };
-        let samples_of = sample_cells(self, &mut stages, &cells, o)?;
+        let samples_of = sample_cells(&plan, &mut stages, &cells, o)?;
         progress.finish_and_clear();
         let Stages { runner, record, .. } = stages;
         let map_cells = make_cells(&grid, &samples_of, o, self.tol);
@@ -159,7 +160,11 @@ impl Cem {
             format: crate::map::files::FORMAT,
             cem_version: env!("CARGO_PKG_VERSION").to_string(),
             model: model.name(),
-            image: self.image_name.clone().unwrap_or_else(|| "image".into()),
+            image: self
+                .run
+                .image_name
+                .clone()
+                .unwrap_or_else(|| "image".into()),
             task: degradation.name(),
             degradation: degradation.describe(),
             library: library.source().to_string(),
@@ -237,7 +242,7 @@ impl Cem {
     /// the size the scale asks for.
     fn degraded_input(&self, hr: &RgbImage, degradation: &dyn Degradation) -> Result<RgbImage> {
         let scale = degradation.scale();
-        let input = match &self.input {
+        let input = match &self.run.input {
             Some(_) if !degradation.carries_supplied_input() => {
                 return Err(Error::invalid(
                     "input",
@@ -268,6 +273,7 @@ impl Cem {
     /// degradations run on the whole input).
     fn check_locality(
         &self,
+        plan: &Plan,
         ctx: Context<'_>,
         roi: Roi,
         base: &Tensor,
@@ -281,15 +287,15 @@ impl Cem {
             ctx,
             roi,
             base,
-            checks: self.locality_checks,
-            multiple: self.size_multiple,
+            checks: self.checks(),
+            multiple: self.multiple(),
             batch_size,
         };
         let found = probe.detect(original)?;
-        if !found.local && self.progress {
+        if !found.local && self.run.progress {
             // never run for many minutes without saying why
             let first =
-                self.strategy.first_stage_per_cell() as usize * ctx.grid.intervened_cells().len();
+                plan.strategy.first_stage_per_cell() as usize * ctx.grid.intervened_cells().len();
             eprintln!("{}", locality::fallback_line(&found, ctx.grid, first));
         }
         Ok(Some(found))

@@ -2,7 +2,7 @@
 //! and the [adaptive](Adaptive) strategy, and how each plans its stages ([`sample_cells`]).
 
 use super::adaptive::Adaptive;
-use super::builder::Cem;
+use super::builder::Plan;
 use super::stages::{group, is_sensitive, repeat_items, Stages, COARSE, FINE, FULL};
 use crate::error::{Error, Result};
 use crate::library::Sampling;
@@ -195,28 +195,28 @@ impl FromStr for StrategyChoice {
     }
 }
 
-/// Runs `cem`'s strategy over `cells` (original ROI PSNR `o`); returns each cell's
-/// PSNRs after intervention and the stage they came from.
+/// Runs the plan's strategy over `cells` (original ROI PSNR `o`); returns each
+/// cell's PSNRs after intervention and the stage they came from.
 pub(crate) fn sample_cells(
-    cem: &Cem,
+    plan: &Plan,
     stages: &mut Stages<'_, '_>,
     cells: &[u32],
     o: f64,
 ) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
-    Ok(match cem.strategy {
+    Ok(match plan.strategy {
         Strategy::CoarseToFine { coarse, fine } => {
             let items = repeat_items(cells, coarse);
             stages.plan(items.len());
-            let res = stages.run(COARSE, cem.coarse_sampling, &items)?;
+            let res = stages.run(COARSE, plan.coarse_sampling, &items)?;
             let coarse_of = group(cells, coarse, &res);
             let sensitive: Vec<u32> = cells
                 .iter()
                 .copied()
-                .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, cem.tol)))
+                .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, plan.tol)))
                 .collect();
             let items = repeat_items(&sensitive, fine);
             stages.plan(items.len());
-            let res = stages.run(FINE, cem.fine_sampling, &items)?;
+            let res = stages.run(FINE, plan.fine_sampling, &items)?;
             let mut fine_of = group(&sensitive, fine, &res);
             cells
                 .iter()
@@ -229,14 +229,14 @@ pub(crate) fn sample_cells(
         Strategy::Full { t } => {
             let items = repeat_items(cells, t);
             stages.plan(items.len());
-            let res = stages.run(FULL, cem.full_sampling, &items)?;
+            let res = stages.run(FULL, plan.full_sampling, &items)?;
             group(cells, t, &res)
                 .into_iter()
                 .map(|(c, v)| (c, (v, Stage::Full)))
                 .collect()
         }
-        Strategy::Adaptive(plan) => {
-            super::adaptive_run::run(&plan, cem.fine_sampling, stages, cells, o, cem.tol)?
+        Strategy::Adaptive(adaptive) => {
+            super::adaptive_run::run(&adaptive, plan.fine_sampling, stages, cells, o, plan.tol)?
         }
     })
 }

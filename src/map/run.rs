@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 /// assert_eq!(again.map, run.map);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct MapRun {
     /// The map, with its record in `map.info`.
     pub map: CausalEffectMap,
@@ -174,6 +174,24 @@ fn read_optional(dir: &Path, name: &str, size: Option<(u32, u32)>) -> Result<Opt
         }
     }
     Ok(Some(image))
+}
+
+impl std::fmt::Debug for MapRun {
+    /// The map by its grid and Table I line, the images by their sizes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size =
+            |i: &Option<RgbImage>| i.as_ref().map(|i| format!("{}x{}", i.width(), i.height()));
+        f.debug_struct("MapRun")
+            .field(
+                "grid",
+                &format!("{}x{} cells", self.map.rows, self.map.cols),
+            )
+            .field("map", &self.map.table1_line())
+            .field("input", &size(&self.input))
+            .field("output", &size(&self.output))
+            .field("hr", &size(&self.hr))
+            .finish()
+    }
 }
 
 impl Deref for MapRun {
