@@ -114,9 +114,17 @@ fn device_parser() -> Checked<String> {
 }
 
 /// `--strategy`: `cCfF`, `cCfF-u` or `full:T`.
-fn strategy_parser() -> Checked<(cem::engine::Strategy, bool)> {
+fn strategy_parser() -> Checked<(cem::engine::Strategy, Option<Sampling>)> {
     Checked {
-        names: &["c3f50", "cCfF", "cCfF-u", "full:T"],
+        names: &[
+            "c3f50",
+            "cCfF",
+            "cCfF-u",
+            "full:T",
+            "adaptive",
+            "adaptive:BUDGET",
+            "adaptive-crn",
+        ],
         known: None,
         parse: cem::engine::Strategy::parse,
     }
@@ -331,6 +339,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; the adaptive strategy's settings make MapArgs large
 enum Command {
     /// Compute a real C3F50 map on the embedded defaults and print its Table I line.
     Demo {
@@ -690,10 +699,15 @@ struct MapArgs {
     /// Block size in output pixels.
     #[arg(long, default_value_t = 8)]
     block: u32,
-    /// c3f50, cCfF (C coarse and F fine samples per cell), cCfF-u (uniform fine
-    /// sampling) or full:T (T samples per cell).
+    /// c3f50, cCfF (C coarse and F fine samples per cell), cCfF-u (fine stage uniform
+    /// over gradient ranges of 128; -uW: of width W), full:T (T samples per cell), or
+    /// adaptive (as many samples per cell as its effect needs; adaptive-crn: common
+    /// random numbers across cells).
     #[arg(long, default_value = "c3f50", value_parser = strategy_parser())]
-    strategy: (cem::engine::Strategy, bool),
+    strategy: (cem::engine::Strategy, Option<Sampling>),
+    /// With --strategy adaptive: at most N interventions in all (screening included).
+    #[arg(long, value_name = "N")]
+    budget: Option<u64>,
     /// Tolerance in dB.
     #[arg(long, default_value_t = 0.01)]
     tol: f64,
@@ -787,9 +801,9 @@ struct BenchArgs {
     /// ROI as X,Y,SIZE.
     #[arg(long, default_value = "96,152,32")]
     roi: String,
-    /// c3f50, cCfF, cCfF-u or full:T.
+    /// c3f50, cCfF, cCfF-u, full:T or adaptive.
     #[arg(long, default_value = "c3f50", value_parser = strategy_parser())]
-    strategy: (cem::engine::Strategy, bool),
+    strategy: (cem::engine::Strategy, Option<Sampling>),
     #[command(flatten)]
     device: DeviceArgs,
     /// Batch size (default automatic).
@@ -1067,7 +1081,16 @@ fn map_command(a: MapArgs) -> Result<()> {
     let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
     let device = a.device.device()?;
-    let (strategy, uniform_fine) = a.strategy;
+    let (mut strategy, fine_sampling) = a.strategy;
+    if let Some(n) = a.budget {
+        match &mut strategy {
+            cem::engine::Strategy::Adaptive(plan) => plan.budget = Some(n),
+            other => anyhow::bail!(
+                "--budget {n} applies to --strategy adaptive, not --strategy {}; remove it",
+                other.label()
+            ),
+        }
+    }
     let hr = load_rgb(&a.image)?;
     let model = match &a.model {
         Some(spec) => load_model(spec, device)?,
@@ -1087,8 +1110,8 @@ fn map_command(a: MapArgs) -> Result<()> {
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-    if uniform_fine {
-        cem = cem.fine_sampling(Sampling::Uniform);
+    if let Some(s) = fine_sampling {
+        cem = cem.fine_sampling(s);
     }
     if let Some(n) = a.batch_size {
         cem = cem.batch_size(n);
@@ -1146,7 +1169,7 @@ fn bench_command(a: BenchArgs) -> Result<()> {
     let task = a.task.task()?;
     let roi = Roi::parse(&a.roi)?;
     let device = a.device.device()?;
-    let (strategy, uniform_fine) = a.strategy;
+    let (strategy, fine_sampling) = a.strategy;
     let hr = match &a.image {
         Some(p) => load_rgb(p)?,
         None => cem::demo::demo_image()?,
@@ -1163,8 +1186,8 @@ fn bench_command(a: BenchArgs) -> Result<()> {
         }
     };
     let mut cem = Cem::new(strategy);
-    if uniform_fine {
-        cem = cem.fine_sampling(Sampling::Uniform);
+    if let Some(s) = fine_sampling {
+        cem = cem.fine_sampling(s);
     }
     if let Some(n) = a.batch_size {
         cem = cem.batch_size(n);

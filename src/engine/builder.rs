@@ -142,6 +142,12 @@ impl Cem {
         Cem::new(Strategy::Full { t })
     }
 
+    /// The [adaptive](crate::engine::Adaptive) strategy with these settings (e.g.
+    /// `Adaptive::default().budget(960)`).
+    pub fn adaptive(plan: crate::engine::Adaptive) -> Self {
+        Cem::new(Strategy::Adaptive(plan))
+    }
+
     /// Any strategy, with the paper's other defaults.
     pub fn new(strategy: Strategy) -> Self {
         Cem {
@@ -342,11 +348,14 @@ impl Cem {
         &self.run
     }
 
-    /// The strategy label, with `-U` when the fine stage samples uniformly.
+    /// The strategy label, with `-U` when the fine stage samples Table III's `U`
+    /// (uniform over gradient ranges, [`Sampling::Ranges`]).
     pub fn label(&self) -> String {
         let plan = self.plan_unchecked();
         match plan.strategy {
-            Strategy::CoarseToFine { .. } if plan.fine_sampling == Sampling::Uniform => {
+            Strategy::CoarseToFine { .. }
+                if matches!(plan.fine_sampling, Sampling::Ranges { .. }) =>
+            {
                 format!("{}-U", plan.strategy.label())
             }
             s => s.label(),
@@ -456,6 +465,12 @@ impl Cem {
                 if t == 0 {
                     return Err(Error::invalid("T", t, "needs at least 1 intervention"));
                 }
+            }
+            Strategy::Adaptive(adaptive) => adaptive.check()?,
+        }
+        for s in [plan.coarse_sampling, plan.fine_sampling, plan.full_sampling] {
+            if let Sampling::Ranges { width } = s {
+                Sampling::ranges(width)?;
             }
         }
         if !(self.tol.is_finite() && self.tol >= 0.0) {

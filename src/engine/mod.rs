@@ -10,6 +10,8 @@
 //! - `run`: one run: setup, the locality check, the stages, the assembled result;
 //! - `strategy`: the [`Strategy`] and how each plans its stages;
 //! - `stages`: running a stage (checkpoint, stop, record) and its small helpers;
+//! - [`adaptive`], `adaptive_run`: the adaptive strategy's plan (a pure function of the
+//!   per-cell results) and the stage that runs it round by round;
 //! - `context`, `runner`, `locality`: what a run shares, the batched evaluation of
 //!   interventions on the device, and the locality check that crops the input;
 //! - `grid`, `checkpoint`, `stop`, `signals`: cells, resumable runs, stopping.
@@ -25,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adaptive;
+mod adaptive_run;
 mod builder;
 mod checkpoint;
 mod context;
@@ -37,12 +41,13 @@ mod stages;
 mod stop;
 mod strategy;
 
+pub use adaptive::{Adaptive, Running};
 pub use builder::{Cem, RunOptions};
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
 pub use stop::{clear_stop, request_stop, stop_requested};
-pub use strategy::Strategy;
+pub use strategy::{Strategy, StrategyChoice};
 
 /// Seconds between checkpoint writes during a run (and always at a stop or error).
 pub const CHECKPOINT_EVERY_S: f64 = 2.0;

@@ -52,8 +52,9 @@ impl Runner<'_> {
         let mut buf = Vec::with_capacity(items.len() * (w * h * 3) as usize);
         let mut at = Vec::with_capacity(items.len());
         for it in items {
+            let key = super::adaptive::seed_cell(stage, it.cell); // common draws: adaptive
             let mut rng =
-                ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, it.cell, it.t));
+                ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, key, it.t));
             let idx = self.ctx.library.sample(sampling, &mut rng);
             let clean = &self.ctx.library.patches()[idx].pixels;
             let region = intervention(

@@ -47,8 +47,15 @@ pub(crate) const FULL: StageId = StageId {
     id: 2,
 };
 
+/// The adaptive strategy's one stage, grown round by round (see `adaptive_run`; 3 is
+/// the locality check's).
+pub(crate) const ADAPTIVE: StageId = StageId {
+    stage: RunStage::Adaptive,
+    id: 4,
+};
+
 /// Every stage a checkpoint may hold.
-pub(crate) const STAGES: [StageId; 3] = [COARSE, FINE, FULL];
+pub(crate) const STAGES: [StageId; 4] = [COARSE, FINE, FULL, ADAPTIVE];
 
 /// The stages of one run: the runner, the checkpoint, the stop flag, and the record
 /// of what each stage cost.

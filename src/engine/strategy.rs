@@ -1,15 +1,18 @@
-//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4),
-//! and how each plans its stages ([`sample_cells`]).
+//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2), coarse-to-fine (Eq. 3-4)
+//! and the [adaptive](Adaptive) strategy, and how each plans its stages ([`sample_cells`]).
 
+use super::adaptive::Adaptive;
 use super::builder::Plan;
 use super::stages::{group, is_sensitive, repeat_items, Stages, COARSE, FINE, FULL};
 use crate::error::{Error, Result};
+use crate::library::Sampling;
 use crate::map::Stage;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::str::FromStr;
 
 /// How many interventions each cell gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Strategy {
     /// `coarse` interventions for every cell; cells whose every coarse effect is below
@@ -26,6 +29,10 @@ pub enum Strategy {
         /// T.
         t: u32,
     },
+    /// As many as each cell's effect needs: screening as Eq. 3, then per-cell
+    /// sequential tests and rounds of draws where they cut the map's expected L1 error
+    /// most, within an optional budget (see [`Adaptive`]).
+    Adaptive(Adaptive),
 }
 
 impl Strategy {
@@ -37,38 +44,23 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T` or `fullT` (case-insensitive). A `-u`
-    /// suffix (`c3f50-u`) is returned as `true`: the fine stage samples uniformly.
-    pub fn parse(text: &str) -> Result<(Strategy, bool)> {
-        let lower = text.trim().to_ascii_lowercase();
-        let (body, uniform) = match lower.strip_suffix("-u") {
-            Some(b) => (b, true),
-            None => (lower.as_str(), false),
-        };
-        let bad = |why: &str| Error::invalid("strategy", text, why.to_string());
-        let positive = |s: &str| -> Result<u32> {
-            match s.parse::<u32>() {
-                Ok(v) if v > 0 => Ok(v),
-                _ => Err(bad("counts must be positive integers")),
-            }
-        };
-        if let Some(t) = body.strip_prefix("full") {
-            let t = t.strip_prefix(':').unwrap_or(t);
-            return Ok((Strategy::Full { t: positive(t)? }, uniform));
-        }
-        let rest = body
-            .strip_prefix('c')
-            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
-        let (c, f) = rest
-            .split_once('f')
-            .ok_or_else(|| bad("expected cCfF (e.g. c3f50), cCfF-u, or full:T"))?;
-        Ok((
-            Strategy::CoarseToFine {
-                coarse: positive(c)?,
-                fine: positive(f)?,
-            },
-            uniform,
-        ))
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn]`
+    /// (case-insensitive), with the fine
+    /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
+    /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
+    /// `-uW` over ranges of width `W` (`c3f50-u64`). See [`StrategyChoice`].
+    ///
+    /// ```
+    /// use cem::engine::Strategy;
+    /// use cem::library::Sampling;
+    /// let (s, fine) = Strategy::parse("C3F50-U")?;
+    /// assert_eq!((s, fine), (Strategy::c3f50(), Some(Sampling::Ranges { width: 128 })));
+    /// assert_eq!(Strategy::parse("c1f50")?.1, None); // the default fine sampling, D
+    /// # Ok::<(), cem::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<(Strategy, Option<Sampling>)> {
+        let c: StrategyChoice = text.parse()?;
+        Ok((c.strategy, c.fine_sampling))
     }
 
     /// Interventions per cell in the first stage (C, or T): what the locality
@@ -77,16 +69,129 @@ impl Strategy {
         match *self {
             Strategy::CoarseToFine { coarse, .. } => coarse,
             Strategy::Full { t } => t,
+            Strategy::Adaptive(plan) => plan.screen,
         }
     }
 
     /// The paper's label: `C3F50`, `Full500` (a `-U` suffix is added by the engine
-    /// when the fine stage samples uniformly).
+    /// when the fine stage samples uniformly); `Adaptive` or `Adaptive-B960`.
     pub fn label(&self) -> String {
         match self {
             Strategy::CoarseToFine { coarse, fine } => format!("C{coarse}F{fine}"),
             Strategy::Full { t } => format!("Full{t}"),
+            Strategy::Adaptive(plan) => plan.label(),
         }
+    }
+
+    /// The adaptive strategy with its defaults.
+    pub fn adaptive() -> Self {
+        Strategy::Adaptive(Adaptive::default())
+    }
+}
+
+/// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
+/// ..., `full:T`, or `adaptive[:BUDGET][-crn]`, with the fine-stage sampling the name asks
+/// for (`None`: the builder's default, the density `D`).
+///
+/// ```
+/// use cem::engine::{Strategy, StrategyChoice};
+/// use cem::library::Sampling;
+/// let c: StrategyChoice = "c3f30-u".parse()?;
+/// assert_eq!(c.strategy, Strategy::CoarseToFine { coarse: 3, fine: 30 });
+/// assert_eq!(c.fine_sampling, Some(Sampling::uniform_ranges()));
+/// assert_eq!(c.label(), "C3F30-U");
+/// assert!("c3f50-x".parse::<StrategyChoice>().is_err());
+/// # Ok::<(), cem::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrategyChoice {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The fine stage's sampling, when the name sets it (`-u`: [`Sampling::Ranges`]).
+    pub fine_sampling: Option<Sampling>,
+}
+
+impl StrategyChoice {
+    /// Table III's row label: `C3F50`, `C3F50-U` (any range width), `Full500`.
+    pub fn label(&self) -> String {
+        match self.fine_sampling {
+            Some(Sampling::Ranges { .. }) => format!("{}-U", self.strategy.label()),
+            _ => self.strategy.label(),
+        }
+    }
+}
+
+const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn]";
+
+impl FromStr for StrategyChoice {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let lower = text.trim().to_ascii_lowercase();
+        let bad = |why: &str| Error::invalid("strategy", text, why.to_string());
+        let positive = |s: &str| -> Result<u32> {
+            match s.parse::<u32>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(bad("counts must be positive integers")),
+            }
+        };
+        if let Some(rest) = lower.strip_prefix("adaptive") {
+            let (rest, common) = match rest.strip_suffix("-crn") {
+                Some(r) => (r, true),
+                None => (rest, false),
+            };
+            let mut plan = Adaptive::default().common(common);
+            match rest.strip_prefix(':') {
+                Some(b) => plan.budget = Some(positive(b)? as u64),
+                None if rest.is_empty() => {}
+                None => {
+                    return Err(bad(
+                        "expected adaptive, adaptive:BUDGET, adaptive-crn or adaptive:BUDGET-crn \
+                         (adaptive has no fine stage for -u)",
+                    ))
+                }
+            }
+            return Ok(StrategyChoice {
+                strategy: Strategy::Adaptive(plan),
+                fine_sampling: None,
+            });
+        }
+        let (body, fine_sampling) = match lower.split_once('-') {
+            None => (lower.as_str(), None),
+            Some((body, suffix)) => {
+                let width = suffix.strip_prefix('u').ok_or_else(|| bad(EXPECTED))?;
+                let sampling = if width.is_empty() {
+                    Sampling::uniform_ranges()
+                } else {
+                    Sampling::ranges(positive(width)?)?
+                };
+                (body, Some(sampling))
+            }
+        };
+        if let Some(t) = body.strip_prefix("full") {
+            if fine_sampling.is_some() {
+                return Err(bad(
+                    "-u sets the fine stage's sampling; full:T has no fine stage",
+                ));
+            }
+            let t = t.strip_prefix(':').unwrap_or(t);
+            return Ok(StrategyChoice {
+                strategy: Strategy::Full { t: positive(t)? },
+                fine_sampling,
+            });
+        }
+        let (c, f) = body
+            .strip_prefix('c')
+            .and_then(|rest| rest.split_once('f'))
+            .ok_or_else(|| bad(EXPECTED))?;
+        Ok(StrategyChoice {
+            strategy: Strategy::CoarseToFine {
+                coarse: positive(c)?,
+                fine: positive(f)?,
+            },
+            fine_sampling,
+        })
     }
 }
 
@@ -130,6 +235,9 @@ pub(crate) fn sample_cells(
                 .map(|(c, v)| (c, (v, Stage::Full)))
                 .collect()
         }
+        Strategy::Adaptive(adaptive) => {
+            super::adaptive_run::run(&adaptive, plan.fine_sampling, stages, cells, o, plan.tol)?
+        }
     })
 }
 
@@ -137,34 +245,74 @@ pub(crate) fn sample_cells(
 mod tests {
     use super::*;
 
+    fn choice(text: &str) -> StrategyChoice {
+        text.parse().unwrap()
+    }
+
+    fn c2f(coarse: u32, fine: u32) -> Strategy {
+        Strategy::CoarseToFine { coarse, fine }
+    }
+
     #[test]
-    fn parses_the_papers_strategies() {
-        assert_eq!(
-            Strategy::parse("c3f50").unwrap(),
-            (Strategy::c3f50(), false)
-        );
-        assert_eq!(
-            Strategy::parse("C3F50-U").unwrap(),
+    fn parses_every_row_of_table_iii() {
+        let u = Some(Sampling::Ranges { width: 128 });
+        for (text, strategy, fine, label) in [
+            ("c3f10", c2f(3, 10), None, "C3F10"),
+            ("C3F30", c2f(3, 30), None, "C3F30"),
+            ("c3f50-u", c2f(3, 50), u, "C3F50-U"),
+            ("C3F50-U", c2f(3, 50), u, "C3F50-U"),
+            ("c1f50", c2f(1, 50), None, "C1F50"),
+            (" c3f50 ", Strategy::c3f50(), None, "C3F50"),
+            ("full:500", Strategy::Full { t: 500 }, None, "Full500"),
+            ("full20", Strategy::Full { t: 20 }, None, "Full20"),
+            ("adaptive", Strategy::adaptive(), None, "Adaptive"),
             (
-                Strategy::CoarseToFine {
-                    coarse: 3,
-                    fine: 50
-                },
-                true
-            )
-        );
-        assert_eq!(
-            Strategy::parse("full:500").unwrap(),
-            (Strategy::Full { t: 500 }, false)
-        );
-        assert_eq!(
-            Strategy::parse("full20").unwrap().0,
-            Strategy::Full { t: 20 }
-        );
-        for bad in ["c0f50", "x3f5", "full:", "c3", "full:-2"] {
-            let e = Strategy::parse(bad).unwrap_err();
-            assert!(e.to_string().contains(bad), "{e}");
+                "Adaptive:960",
+                Strategy::Adaptive(Adaptive::default().budget(960)),
+                None,
+                "Adaptive-B960",
+            ),
+            (
+                "adaptive:686-crn",
+                Strategy::Adaptive(Adaptive::default().budget(686).common(true)),
+                None,
+                "Adaptive-B686-CRN",
+            ),
+        ] {
+            let c = choice(text);
+            assert_eq!((c.strategy, c.fine_sampling), (strategy, fine), "{text}");
+            assert_eq!(c.label(), label);
+            assert_eq!(Strategy::parse(text).unwrap(), (strategy, fine));
         }
+        assert_eq!(
+            choice("c3f50-u64").fine_sampling,
+            Some(Sampling::Ranges { width: 64 })
+        );
         assert_eq!(Strategy::c3f50().label(), "C3F50");
+    }
+
+    #[test]
+    fn bad_strategies_are_refused_by_name() {
+        for bad in [
+            "c0f50",
+            "x3f5",
+            "full:",
+            "c3",
+            "full:-2",
+            "c3f50-x",
+            "c3f50-u0",
+            "c3f50-",
+            "full:500-u",
+            "c3f",
+            "cf50",
+            "",
+            "c3f50-u-u",
+        ] {
+            let e = bad.parse::<StrategyChoice>().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("'{bad}'")) || e.contains(bad),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The gradient density `D` (Sec. VI-C) and sampling from it.
+//! The gradient density `D` (Sec. VI-C), the uniform-over-ranges density `U` of
+//! Table III, and sampling from either.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -25,15 +26,20 @@ pub struct Density {
 
 impl Density {
     /// The histogram of `gradients` with bins of `bin_width`.
+    ///
+    /// A bin width that is not a positive finite number is taken as 1; gradients are
+    /// non-negative by construction (a negative or NaN one falls in the first bin).
     pub fn from_gradients(gradients: &[f64], bin_width: f64) -> Density {
-        let bins = gradients
-            .iter()
-            .map(|g| (g / bin_width) as usize + 1)
-            .max()
-            .unwrap_or(1);
+        let bin_width = if bin_width.is_finite() && bin_width > 0.0 {
+            bin_width
+        } else {
+            1.0
+        };
+        let bin = |g: f64| (g / bin_width) as usize; // saturating: NaN and negatives -> 0
+        let bins = gradients.iter().map(|&g| bin(g) + 1).max().unwrap_or(1);
         let mut members = vec![Vec::new(); bins];
-        for (i, g) in gradients.iter().enumerate() {
-            members[(g / bin_width) as usize].push(i);
+        for (i, &g) in gradients.iter().enumerate() {
+            members[bin(g)].push(i);
         }
         let n = gradients.len().max(1) as f64;
         let weights = members.iter().map(|m| m.len() as f64 / n).collect();
@@ -42,6 +48,32 @@ impl Density {
             weights,
             members,
         }
+    }
+
+    /// Table III's `U`: bins of `bin_width` in `G` (Fig. 17 uses 128), each bin that
+    /// holds at least one patch equally likely, then a patch uniformly inside it. Rare
+    /// high-gradient patches are drawn far more often than in `D`.
+    ///
+    /// ```
+    /// use cem::library::Density;
+    /// // three flat patches and one edge: under U the edge is drawn half the time
+    /// let u = Density::uniform_over_ranges(&[3.0, 10.0, 50.0, 300.0], 128.0);
+    /// assert_eq!(u.weights, vec![0.5, 0.0, 0.5]);
+    /// ```
+    pub fn uniform_over_ranges(gradients: &[f64], bin_width: f64) -> Density {
+        let mut d = Density::from_gradients(gradients, bin_width);
+        let filled = d.members.iter().filter(|m| !m.is_empty()).count().max(1) as f64;
+        d.weights = d
+            .members
+            .iter()
+            .map(|m| if m.is_empty() { 0.0 } else { 1.0 / filled })
+            .collect();
+        d
+    }
+
+    /// The library indices in bin `b` (empty past the last bin).
+    pub fn members(&self, b: usize) -> &[usize] {
+        self.members.get(b).map_or(&[], Vec::as_slice)
     }
 
     /// The same bins with weights from another density (e.g. one measured on a

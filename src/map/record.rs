@@ -17,16 +17,20 @@ pub enum RunStage {
     Fine,
     /// The full pipeline (T interventions per cell).
     Full,
+    /// The adaptive strategy (screening and rounds, as many draws as each cell needs).
+    Adaptive,
 }
 
 impl RunStage {
-    /// `locality`, `coarse`, `fine` or `full`, as in `cem.json` and checkpoints.
+    /// `locality`, `coarse`, `fine`, `full` or `adaptive`, as in `cem.json` and
+    /// checkpoints.
     pub fn as_str(&self) -> &'static str {
         match self {
             RunStage::Locality => "locality",
             RunStage::Coarse => "coarse",
             RunStage::Fine => "fine",
             RunStage::Full => "full",
+            RunStage::Adaptive => "adaptive",
         }
     }
 }

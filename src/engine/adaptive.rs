@@ -1,0 +1,643 @@
+//! The adaptive strategy: as many interventions per cell as its effect needs.
+//!
+//! Coarse-to-fine gives every sensitive cell the same `F` draws, whether its effect is
+//! obvious after ten or still unclear after fifty. The adaptive strategy spends them by
+//! the statistics of each cell, in rounds:
+//!
+//! 1. **Screening** (Eq. 3): every cell gets [`Adaptive::screen`] draws (3, as C3). A cell
+//!    whose every effect is below `tol` joins the unrelated set: effect exactly 0, no
+//!    more draws. Cells a model cannot see never get past this.
+//! 2. **Warm-up**: every sensitive cell is brought to [`Adaptive::min_draws`] draws, so
+//!    that its standard error means something. Unlike C3F50, the screening draws are
+//!    kept in the cell's mean: nothing measured is thrown away.
+//! 3. **Allocation rounds** of [`Adaptive::round`] draws: a cell is *settled* when its
+//!    interval `mean +- z SE` lies clear of the `tol` band on one side (its sign is
+//!    known) or inside it (it is 0), or when its expected absolute error is within its
+//!    share of the map's error target (more draws cannot move `S` materially). Each
+//!    draw of a round goes to the unsettled cell where one more draw reduces the
+//!    expected L1 error of the map most (the error `S` measures: `sigma sqrt(2/pi) /
+//!    sqrt(n)` per cell, so the gain of a draw is `sigma sqrt(2/pi) (1/sqrt(n) -
+//!    1/sqrt(n+1))`); once every cell is settled, to any cell, until the map's expected
+//!    relative L1 error is at most [`Adaptive::target`]. A cell gets at most as many
+//!    draws in a round as it already has (its sigma is an estimate) and at most
+//!    [`Adaptive::max_draws`] in all.
+//! 4. It stops when every cell is settled and the map meets its target, when no cell
+//!    may take another draw, or at the [budget](Adaptive::budget) (screening included).
+//!
+//! The plan is a pure function of the per-cell results so far ([`Adaptive::next_round`]):
+//! the engine runs a round, adds its results, and asks again. Round sizes never depend
+//! on the device batch size, so the map does not either; a round of 64 keeps batches of
+//! 8, 16, 32 or 64 full. Every draw's randomness is a function of (seed, cell, k), so
+//! batching, resuming and the locality crop (which only removes cells that screening
+//! would set to 0) never change a map.
+//!
+//! **Common random numbers** ([`Adaptive::common`], `adaptive-crn`): draw `k` of every
+//! cell can use the same library patch and noise (randomness a function of (seed, k)),
+//! so that cells are compared on the same interventions. It is off by default because
+//! it made `S` less reliable: on the shipped DnCNN (docs/table3.md), five seeds of
+//! common draws gave S = 90.8 % with a spread (sd) of 5.1 points (worst 82.7 %), five
+//! seeds of independent draws S = 90.9 % with a spread of 1.0 (worst 89.8 %). With
+//! common draws every cell's error comes from the same few patches, so the errors move
+//! together: a seed whose draws happen to be mild shifts the whole map at once.
+//!
+//! ```
+//! use cem::engine::{Adaptive, Running};
+//! let plan = Adaptive::default();
+//! // nothing measured yet: the screening round, 3 draws for each of 2 cells
+//! assert_eq!(plan.next_round(&[Running::default(); 2], 0.01), vec![(0, 3), (1, 3)]);
+//! // cell 0 never moved the ROI (unrelated); cell 1 did: warm-up to 8 draws
+//! let quiet = Running::of(&[0.0, 0.004, -0.002]);
+//! let loud = Running::of(&[0.5, 0.2, 0.4]);
+//! assert_eq!(plan.next_round(&[quiet, loud], 0.01), vec![(1, 5)]);
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The cell key draws of the adaptive stage are seeded with: the same for every cell
+/// (common random numbers).
+const COMMON_CELL: u32 = u32::MAX;
+
+/// The seed number of adaptive draws that are common to all cells (with
+/// [`Adaptive::common`] off, draws use `ADAPTIVE.id + 1`, per cell).
+pub(crate) const COMMON_STAGE_ID: u64 = super::stages::ADAPTIVE.id;
+
+/// The cell key of an intervention's seed: its cell, or for the adaptive stage with
+/// common draws the same key for every cell, so that draw `k` is the same patch and
+/// noise everywhere.
+pub(crate) fn seed_cell(stage: u64, cell: u32) -> u32 {
+    if stage == COMMON_STAGE_ID {
+        COMMON_CELL
+    } else {
+        cell
+    }
+}
+
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+/// Settings of the adaptive strategy (see the [module docs](self)). Defaults: screen 3,
+/// warm-up to 8, at most 500 per cell (the paper's T), z = 2, target 9 % expected
+/// relative L1 error, rounds of 64, no budget, independent draws per cell.
+///
+/// The 9 % target is C3F50's own precision on the shipped DnCNN (its 50 fine draws
+/// leave an expected L1 error of 9.2 % of the map's norm, from the per-cell standard
+/// errors of a C3F50 map of demo_2): by default the adaptive map is about as exact as
+/// C3F50's, with fewer draws where cells need fewer.
+///
+/// ```
+/// use cem::engine::Adaptive;
+/// let a = Adaptive::default().budget(960).target(0.05);
+/// assert_eq!(a.budget, Some(960));
+/// assert!(Adaptive::default().min_draws(1).check().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Adaptive {
+    /// Screening draws per cell (Eq. 3's C).
+    pub screen: u32,
+    /// Draws a sensitive cell has before its standard error is used (at least 2).
+    pub min_draws: u32,
+    /// Most draws one cell gets.
+    pub max_draws: u32,
+    /// Half-width of a cell's interval in standard errors.
+    pub z: f64,
+    /// The map's expected L1 error over its L1 norm at which allocation stops (the
+    /// expected loss of similarity `S`, as a fraction).
+    pub target: f64,
+    /// Draws per allocation round.
+    pub round: u32,
+    /// Most interventions in all, screening included (`None`: no limit).
+    pub budget: Option<u64>,
+    /// Common random numbers: draw `k` of every cell is the same patch and noise (on),
+    /// or every cell draws its own (off, the default). Common draws compare cells on
+    /// the same interventions, but their errors move together: a seed whose first draws
+    /// are unusually mild shifts the whole map, so `S` varies more between seeds (see
+    /// the [module docs](self)).
+    #[serde(default)]
+    pub common: bool,
+}
+
+impl Default for Adaptive {
+    fn default() -> Self {
+        Adaptive {
+            screen: 3,
+            min_draws: 8,
+            max_draws: 500,
+            z: 2.0,
+            target: 0.09,
+            round: 64,
+            budget: None,
+            common: false,
+        }
+    }
+}
+
+/// One cell's running results: count, mean and spread of its effects `O - PSNR`
+/// (Welford's update), and the largest `|effect|` (Eq. 3's screening statistic).
+///
+/// ```
+/// use cem::engine::Running;
+/// let r = Running::of(&[1.0, 2.0, 3.0]);
+/// assert_eq!((r.n(), r.mean(), r.max_abs()), (3, 2.0, 3.0));
+/// assert!((r.std_dev() - 1.0).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Running {
+    n: u32,
+    mean: f64,
+    m2: f64,
+    max_abs: f64,
+    non_finite: bool,
+}
+
+impl Running {
+    /// The running results of these effects.
+    pub fn of(effects: &[f64]) -> Running {
+        let mut r = Running::default();
+        effects.iter().for_each(|&e| r.push(e));
+        r
+    }
+
+    /// Adds one effect. A non-finite one (a perfect ROI after intervention) ends the
+    /// cell's sampling: its mean is no longer an estimate.
+    pub fn push(&mut self, effect: f64) {
+        self.n += 1;
+        if !effect.is_finite() {
+            self.non_finite = true;
+            return;
+        }
+        let d = effect - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (effect - self.mean);
+        self.max_abs = self.max_abs.max(effect.abs());
+    }
+
+    /// Draws so far.
+    pub fn n(&self) -> u32 {
+        self.n
+    }
+
+    /// Mean effect.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Sample standard deviation of one draw (0 below 2 draws).
+    pub fn std_dev(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).max(0.0).sqrt()
+        }
+    }
+
+    /// Largest `|effect|` so far.
+    pub fn max_abs(&self) -> f64 {
+        self.max_abs
+    }
+}
+
+/// Where a cell stands before a round.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Needs this many screening draws.
+    Screen(u32),
+    /// Unrelated (Eq. 3), capped, or not estimable: no more draws.
+    Closed,
+    /// Sensitive, needs this many warm-up draws.
+    Warm(u32),
+    /// Sensitive with `sigma` per draw.
+    Open { sigma: f64 },
+}
+
+impl Adaptive {
+    /// Most interventions in all (screening included).
+    pub fn budget(mut self, n: u64) -> Self {
+        self.budget = Some(n);
+        self
+    }
+
+    /// The target expected relative L1 error (a fraction, e.g. 0.09).
+    pub fn target(mut self, target: f64) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// Screening draws per cell.
+    pub fn screen(mut self, n: u32) -> Self {
+        self.screen = n;
+        self
+    }
+
+    /// Warm-up draws per sensitive cell.
+    pub fn min_draws(mut self, n: u32) -> Self {
+        self.min_draws = n;
+        self
+    }
+
+    /// Most draws per cell.
+    pub fn max_draws(mut self, n: u32) -> Self {
+        self.max_draws = n;
+        self
+    }
+
+    /// Draws per allocation round.
+    pub fn round(mut self, n: u32) -> Self {
+        self.round = n;
+        self
+    }
+
+    /// Interval half-width in standard errors.
+    pub fn z(mut self, z: f64) -> Self {
+        self.z = z;
+        self
+    }
+
+    /// Common random numbers across cells (default off; see [`Adaptive::common`]).
+    pub fn common(mut self, on: bool) -> Self {
+        self.common = on;
+        self
+    }
+
+    /// The label of Table III's row: `Adaptive`, `Adaptive-B960` with a budget, and
+    /// `-CRN` with common random numbers.
+    pub fn label(&self) -> String {
+        let mut label = match self.budget {
+            Some(b) => format!("Adaptive-B{b}"),
+            None => "Adaptive".into(),
+        };
+        if self.common {
+            label.push_str("-CRN");
+        }
+        label
+    }
+
+    /// Checks every setting, naming the bad one.
+    pub fn check(&self) -> Result<()> {
+        if self.screen == 0 {
+            return Err(Error::invalid(
+                "adaptive screen",
+                self.screen,
+                "needs at least 1 draw per cell",
+            ));
+        }
+        if self.min_draws < 2 || self.min_draws < self.screen {
+            return Err(Error::invalid(
+                "adaptive min_draws",
+                self.min_draws,
+                format!(
+                    "must be at least 2 (a standard error needs two draws) and at least the {} screening draws",
+                    self.screen
+                ),
+            ));
+        }
+        if self.max_draws < self.min_draws {
+            return Err(Error::invalid(
+                "adaptive max_draws",
+                self.max_draws,
+                format!("must be at least min_draws ({})", self.min_draws),
+            ));
+        }
+        if !(self.z.is_finite() && self.z > 0.0) {
+            return Err(Error::invalid("adaptive z", self.z, "must be positive"));
+        }
+        if !(self.target.is_finite() && self.target > 0.0 && self.target < 1.0) {
+            return Err(Error::invalid(
+                "adaptive target",
+                self.target,
+                "must be a fraction between 0 and 1 (e.g. 0.09)",
+            ));
+        }
+        if self.round == 0 {
+            return Err(Error::invalid(
+                "adaptive round",
+                self.round,
+                "needs at least 1 draw",
+            ));
+        }
+        if self.budget == Some(0) {
+            return Err(Error::invalid("budget", 0, "needs at least 1 inference"));
+        }
+        Ok(())
+    }
+
+    /// Checks that the budget pays for screening `cells` cells.
+    pub fn check_budget(&self, cells: usize) -> Result<()> {
+        let need = cells as u64 * self.screen as u64;
+        match self.budget {
+            Some(b) if b < need => Err(Error::invalid(
+                "budget",
+                b,
+                format!(
+                    "below the screening round's {need} inferences ({cells} cells x {}); raise it or screen fewer draws",
+                    self.screen
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn state(&self, r: &Running, tol: f64) -> State {
+        if r.n < self.screen {
+            State::Screen(self.screen - r.n)
+        } else if r.non_finite || r.max_abs < tol || r.n >= self.max_draws {
+            State::Closed
+        } else if r.n < self.min_draws {
+            State::Warm(self.min_draws - r.n)
+        } else {
+            State::Open { sigma: r.std_dev() }
+        }
+    }
+
+    /// The next round: `(cell index, extra draws)` for the cells that get draws, in
+    /// index order; empty when the map is done. `cells` holds each cell's results so far
+    /// (effects `O - PSNR`), `tol` the map's tolerance in dB.
+    pub fn next_round(&self, cells: &[Running], tol: f64) -> Vec<(usize, u32)> {
+        let spent: u64 = cells.iter().map(|r| r.n as u64).sum();
+        let mut left = self.budget.map_or(u64::MAX, |b| b.saturating_sub(spent));
+        let states: Vec<State> = cells.iter().map(|r| self.state(r, tol)).collect();
+        // screening, then warm-up: fixed counts, in cell order while the budget lasts
+        for phase in [0, 1] {
+            let needs: Vec<(usize, u32)> = states
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match (phase, s) {
+                    (0, State::Screen(k)) | (1, State::Warm(k)) => Some((i, *k)),
+                    _ => None,
+                })
+                .collect();
+            if !needs.is_empty() {
+                let mut out = vec![];
+                for (i, need) in needs {
+                    let k = (need as u64).min(left) as u32;
+                    if k > 0 {
+                        out.push((i, k));
+                        left -= k as u64;
+                    }
+                }
+                return out; // empty: the budget is spent
+            }
+        }
+        self.allocate(cells, &states, tol, left)
+    }
+
+    /// One allocation round over the open cells (see the module docs).
+    fn allocate(
+        &self,
+        cells: &[Running],
+        states: &[State],
+        tol: f64,
+        left: u64,
+    ) -> Vec<(usize, u32)> {
+        let open: Vec<(usize, f64)> = states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                State::Open { sigma } => Some((i, *sigma)),
+                _ => None,
+            })
+            .collect();
+        if open.is_empty() {
+            return vec![];
+        }
+        // the map's L1 norm as estimated now: every sensitive cell's |mean|
+        let norm: f64 = open.iter().map(|&(i, _)| cells[i].mean.abs()).sum();
+        let allowed = self.target * norm;
+        let share = allowed / open.len() as f64;
+        let err = |sigma: f64, n: u32| sigma * SQRT_2_OVER_PI / (n as f64).sqrt();
+        let settled = |i: usize, sigma: f64, n: u32| {
+            let (m, se) = (cells[i].mean.abs(), sigma / (n as f64).sqrt());
+            m - self.z * se > tol || m + self.z * se < tol || err(sigma, n) <= share
+        };
+        let mut extra = vec![0u32; open.len()];
+        let size = (self.round as u64).min(left);
+        for _ in 0..size {
+            let n_now = |k: usize| cells[open[k].0].n + extra[k];
+            let total: f64 = (0..open.len()).map(|k| err(open[k].1, n_now(k))).sum();
+            let all_settled = (0..open.len()).all(|k| {
+                let n = n_now(k);
+                n >= self.max_draws || settled(open[k].0, open[k].1, n)
+            });
+            if all_settled && total <= allowed {
+                break;
+            }
+            // the unsettled cells first, then by the L1 error one more draw removes
+            let best = (0..open.len())
+                .filter(|&k| {
+                    let n = n_now(k);
+                    n < self.max_draws && extra[k] < cells[open[k].0].n
+                })
+                .map(|k| {
+                    let (i, sigma) = open[k];
+                    let n = n_now(k);
+                    let gain = err(sigma, n) - err(sigma, n + 1);
+                    (k, !settled(i, sigma, n), gain)
+                })
+                // settled cells only while the map misses its target
+                .filter(|&(_, unsettled, _)| unsettled || total > allowed)
+                .max_by(|a, b| {
+                    (a.1, a.2)
+                        .partial_cmp(&(b.1, b.2))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                        .then(b.0.cmp(&a.0))
+                });
+            match best {
+                Some((k, _, _)) => extra[k] += 1,
+                None => break,
+            }
+        }
+        open.iter()
+            .zip(extra)
+            .filter(|(_, e)| *e > 0)
+            .map(|(&(i, _), e)| (i, e))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    const TOL: f64 = 0.01;
+
+    /// Runs the plan to the end on cells with normal effects `N(mean, sd)`; returns each
+    /// cell's results and the rounds' sizes.
+    fn simulate(plan: &Adaptive, truth: &[(f64, f64)], seed: u64) -> (Vec<Running>, Vec<u64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut cells = vec![Running::default(); truth.len()];
+        let mut rounds = vec![];
+        loop {
+            let round = plan.next_round(&cells, TOL);
+            if round.is_empty() {
+                return (cells, rounds);
+            }
+            rounds.push(round.iter().map(|&(_, k)| k as u64).sum());
+            for (i, k) in round {
+                let (m, sd) = truth[i];
+                for _ in 0..k {
+                    let e = if sd == 0.0 {
+                        m
+                    } else {
+                        Normal::new(m, sd).unwrap().sample(&mut rng)
+                    };
+                    cells[i].push(e);
+                }
+            }
+            assert!(rounds.len() < 10_000, "no end");
+        }
+    }
+
+    /// 40 far cells (no effect), 10 loud cells with large spread, 10 quiet but clear ones.
+    fn field() -> Vec<(f64, f64)> {
+        let mut t = vec![(0.0, 0.0); 40];
+        t.extend((0..10).map(|i| (0.2 + 0.05 * i as f64, 0.4)));
+        t.extend((0..10).map(|i| (-0.03 - 0.002 * i as f64, 0.01)));
+        t
+    }
+
+    fn l1_error(cells: &[Running], truth: &[(f64, f64)]) -> f64 {
+        cells
+            .iter()
+            .zip(truth)
+            .map(|(r, &(m, _))| {
+                let est = if r.max_abs() < TOL { 0.0 } else { r.mean() };
+                (est - m).abs()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn running_matches_the_textbook_formulas() {
+        let v = [0.3, -0.1, 0.25, 0.7, 0.05];
+        let r = Running::of(&v);
+        let mean = v.iter().sum::<f64>() / 5.0;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
+        assert!((r.mean() - mean).abs() < 1e-15);
+        assert!((r.std_dev() - var.sqrt()).abs() < 1e-15);
+        assert_eq!(r.max_abs(), 0.7);
+        assert_eq!(Running::of(&[2.0]).std_dev(), 0.0);
+    }
+
+    #[test]
+    fn screening_closes_far_cells_and_keeps_their_draws_at_three() {
+        let plan = Adaptive::default();
+        let truth = field();
+        let (cells, rounds) = simulate(&plan, &truth, 1);
+        assert_eq!(
+            rounds[0],
+            60 * 3,
+            "the screening round: every cell, 3 draws"
+        );
+        assert_eq!(rounds[1], 20 * 5, "warm-up of the 20 sensitive cells to 8");
+        for (r, &(m, _)) in cells.iter().zip(&truth) {
+            if m == 0.0 {
+                assert_eq!((r.n(), r.max_abs()), (3, 0.0));
+            } else {
+                assert!(r.n() >= 8);
+                assert_eq!(r.mean().signum(), m.signum(), "{r:?} for {m}");
+            }
+        }
+        assert!(rounds[2..].iter().all(|&k| k <= 64), "{rounds:?}");
+    }
+
+    #[test]
+    fn noisy_cells_get_the_draws_and_quiet_clear_ones_stop_early() {
+        let plan = Adaptive::default();
+        let (cells, _) = simulate(&plan, &field(), 2);
+        let loud: u32 = cells[40..50].iter().map(Running::n).min().unwrap();
+        let quiet: u32 = cells[50..60].iter().map(Running::n).max().unwrap();
+        // the quiet cells' sign is clear from the warm-up (|mean| / se >> z)
+        assert!(quiet <= 12, "{cells:?}");
+        assert!(loud > 30, "{cells:?}");
+    }
+
+    #[test]
+    fn it_meets_its_target_and_beats_equal_allocation_at_the_same_cost() {
+        let truth = field();
+        let norm: f64 = truth.iter().map(|t| t.0.abs()).sum();
+        let plan = Adaptive::default();
+        let (mut adaptive_err, mut equal_err, mut spent) = (0.0, 0.0, 0u64);
+        for seed in 0..20 {
+            let (cells, rounds) = simulate(&plan, &truth, seed);
+            let cost: u64 = rounds.iter().sum();
+            spent += cost;
+            adaptive_err += l1_error(&cells, &truth);
+            // the same number of draws, C3F-style: screening, then equal shares
+            let per = ((cost - 180) / 20) as usize;
+            let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
+            let equal: Vec<Running> = truth
+                .iter()
+                .map(|&(m, sd)| {
+                    let n = if m == 0.0 { 3 } else { per };
+                    let v: Vec<f64> = (0..n)
+                        .map(|_| {
+                            if sd == 0.0 {
+                                m
+                            } else {
+                                Normal::new(m, sd).unwrap().sample(&mut rng)
+                            }
+                        })
+                        .collect();
+                    Running::of(&v)
+                })
+                .collect();
+            equal_err += l1_error(&equal, &truth);
+        }
+        let (a, e) = (adaptive_err / 20.0 / norm, equal_err / 20.0 / norm);
+        // the expected relative L1 error is near the 9 % target, and well below the
+        // equal split of the same draws
+        assert!(a < 0.11, "adaptive {a}");
+        assert!(
+            a < 0.8 * e,
+            "adaptive {a} vs equal {e} at {} draws",
+            spent / 20
+        );
+    }
+
+    #[test]
+    fn the_budget_is_never_exceeded_and_rounds_are_fixed_size() {
+        let plan = Adaptive::default().budget(700).target(0.01);
+        let (cells, rounds) = simulate(&plan, &field(), 3);
+        let spent: u64 = cells.iter().map(|r| r.n() as u64).sum();
+        assert_eq!(spent, 700, "a tight target spends the whole budget");
+        assert!(
+            rounds[2..rounds.len() - 1].iter().all(|&k| k == 64),
+            "{rounds:?}"
+        );
+        assert!(plan.check_budget(233).is_ok());
+        let e = plan.check_budget(234).unwrap_err().to_string();
+        assert!(e.contains("700") && e.contains("702"), "{e}");
+        assert!(plan.check_budget(200).is_ok());
+    }
+
+    #[test]
+    fn deterministic_cells_settle_at_warm_up_and_bad_settings_are_named() {
+        // a glass-box cell: every draw the same effect, so SE 0
+        let plan = Adaptive::default();
+        let (cells, rounds) = simulate(&plan, &[(0.3, 0.0), (0.0, 0.0), (-0.2, 0.0)], 0);
+        assert_eq!(cells.iter().map(Running::n).collect::<Vec<_>>(), [8, 3, 8]);
+        assert_eq!(rounds, [9, 10]);
+        for (bad, name) in [
+            (Adaptive::default().screen(0), "screen"),
+            (Adaptive::default().min_draws(1), "min_draws"),
+            (Adaptive::default().max_draws(4), "max_draws"),
+            (Adaptive::default().z(f64::NAN), "z"),
+            (Adaptive::default().target(1.5), "target"),
+            (Adaptive::default().round(0), "round"),
+            (Adaptive::default().budget(0), "budget"),
+        ] {
+            let e = bad.check().unwrap_err().to_string();
+            assert!(e.contains(name), "{e}");
+        }
+        assert!(Adaptive::default().check().is_ok());
+    }
+
+    #[test]
+    fn a_non_finite_draw_closes_the_cell() {
+        let mut r = Running::of(&[0.5, 0.4, 0.6]);
+        r.push(f64::NEG_INFINITY);
+        assert!(Adaptive::default().next_round(&[r], TOL).is_empty());
+    }
+}

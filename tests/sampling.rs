@@ -1,0 +1,379 @@
+//! Table III's strategies: the inference share and similarity of `cem table table3`
+//! from hand-made maps, and the adaptive strategy on glass-box models.
+
+use cem::map::{self, CausalEffectMap, MapInfo, RunStage, StageStats};
+use cem::prelude::*;
+use cem::stats::MapSet;
+
+const INF: f64 = f64::INFINITY;
+
+/// A 3x3 map (cell 0 the ROI) of model M on image i.png with ROI PSNR `o`.
+fn map3(
+    strategy: &str,
+    seed: u64,
+    o: f64,
+    effects: [f64; 9],
+    stages: &[(RunStage, usize)],
+) -> CausalEffectMap {
+    let mut info = MapInfo::new("M", "dn", "i.png", Roi::new(0, 0, 1), 1);
+    info.strategy = strategy.into();
+    info.seed = seed;
+    info.original_psnr = o;
+    info.library = "builtin".into();
+    for &(name, n) in stages {
+        info.stages.insert(
+            name,
+            StageStats {
+                inferences: n,
+                seconds: 1.0,
+            },
+        );
+    }
+    CausalEffectMap::from_effects(3, 3, &effects, info).unwrap()
+}
+
+#[test]
+fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let z = 0.0;
+    let maps = [
+        // two full maps of two inputs (another noise seed: another O); the first ran on
+        // a locality crop (5 cells x 500), the paper's denominator is 8 cells x 500
+        (
+            "full-s0",
+            map3(
+                "Full500",
+                0,
+                30.0,
+                [INF, 1.0, -1.0, 0.5, 0.5, z, z, z, z],
+                &[(RunStage::Locality, 20), (RunStage::Full, 2500)],
+            ),
+        ),
+        (
+            "full-s1",
+            map3(
+                "Full500",
+                1,
+                31.0,
+                [INF, 2.0, z, z, z, z, z, z, z],
+                &[(RunStage::Full, 4000)],
+            ),
+        ),
+        // seed 0, input 0: misses 0.5 of 3 -> S 83.33 %; 124 of 4000 -> 3.1 %
+        (
+            "c-s0",
+            map3(
+                "C3F50",
+                0,
+                30.0,
+                [INF, 1.0, -1.0, 0.5, z, z, z, z, z],
+                &[
+                    (RunStage::Locality, 20),
+                    (RunStage::Coarse, 24),
+                    (RunStage::Fine, 100),
+                ],
+            ),
+        ),
+        // seed 2 on input 0 (a supplied --input): full map of seed 0; 174 -> 4.35 %
+        (
+            "c-s2",
+            map3(
+                "C3F50",
+                2,
+                30.0,
+                [INF, 1.0, -0.5, 0.5, 0.5, z, z, z, z],
+                &[(RunStage::Coarse, 24), (RunStage::Fine, 150)],
+            ),
+        ),
+        // seed 1, input 1: against full-s1 (S 75 %; against full-s0 it would be 16.7 %);
+        // 74 -> 1.85 %
+        (
+            "c-s1",
+            map3(
+                "C3F50",
+                1,
+                31.0,
+                [INF, 1.5, z, z, z, z, z, z, z],
+                &[
+                    (RunStage::Locality, 20),
+                    (RunStage::Coarse, 24),
+                    (RunStage::Fine, 50),
+                ],
+            ),
+        ),
+        // exact, 100 interventions -> 2.5 %
+        (
+            "a-s0",
+            map3(
+                "Adaptive-B100",
+                0,
+                30.0,
+                [INF, 1.0, -1.0, 0.5, 0.5, z, z, z, z],
+                &[(RunStage::Locality, 20), (RunStage::Adaptive, 100)],
+            ),
+        ),
+        // an input no full map was made of: left out, named
+        (
+            "a-s3",
+            map3(
+                "Adaptive-B100",
+                3,
+                32.0,
+                [INF, 1.0, z, z, z, z, z, z, z],
+                &[(RunStage::Adaptive, 100)],
+            ),
+        ),
+    ];
+    for (name, m) in &maps {
+        map::save(m, d.join(name)).unwrap();
+    }
+    let t = MapSet::load(&[d]).unwrap().table3().unwrap();
+    assert_eq!(
+        t.to_tsv(),
+        "Strategies\tInferences (%)\tSimilarity Score (%)\n\
+         Adaptive-B100\t2.5\t100.00\n\
+         C3F50\t3.1\t80.56\n"
+    );
+    assert!(t.notes.iter().any(|n| n.contains("a-s3")), "{:?}", t.notes);
+    assert!(!t.notes.iter().any(|n| n.contains("c-s1")), "{:?}", t.notes);
+}
+
+mod common;
+
+use cem::engine::{Adaptive, Strategy};
+use cem::map::{CellKind, Stage};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A 64x64 textured ground truth.
+fn truth() -> RgbImage {
+    common::cat(100, 60, 64)
+}
+
+const ROI: Roi = Roi {
+    x: 24,
+    y: 24,
+    size: 16,
+};
+
+/// The adaptive strategy with the small coffee library, no progress bar, batches of 16,
+/// on the whole input.
+fn adaptive(plan: Adaptive) -> Cem {
+    common::quiet_cem()
+        .strategy(Strategy::Adaptive(plan))
+        .locality(false)
+}
+
+/// Output = mean of the 7x7 input window: cells further than 3 pixels from the ROI
+/// cannot matter.
+fn box7() -> impl Model {
+    FnModel::new("box7", Device::Cpu, |x: &Tensor| {
+        x.avg_pool2d([7, 7], [1, 1], [3, 3], false, false, None::<i64>)
+    })
+}
+
+/// out = x, plus 0.3 (mean(A) - a0) on the ROI's left half and 0.3 (mean(B) - b0) on
+/// its right half; A is cell (0, 0), B cell (7, 7) (as in tests/engine.rs).
+fn wired_model(a0: f64, b0: f64) -> impl Model {
+    let half = |from: u32| {
+        let mut m = vec![0f32; 64 * 64];
+        for y in ROI.y..ROI.y + ROI.size {
+            for x in from..from + ROI.size / 2 {
+                m[(y * 64 + x) as usize] = 1.0;
+            }
+        }
+        Tensor::from_slice(&m).view([1, 1, 64, 64])
+    };
+    let (left, right) = (half(ROI.x), half(ROI.x + ROI.size / 2));
+    FnModel::new("wired", Device::Cpu, move |x: &Tensor| {
+        let cell_mean = |r: i64, c: i64| {
+            x.narrow(2, r * 8, 8).narrow(3, c * 8, 8).mean_dim(
+                [1i64, 2, 3].as_slice(),
+                true,
+                Kind::Float,
+            )
+        };
+        x + &left * ((cell_mean(0, 0) - a0) * 0.3) + &right * ((cell_mean(7, 7) - b0) * 0.3)
+    })
+}
+
+/// Distance in pixels between 8x8 cell `(r, c)` and the ROI (max over both axes).
+fn cell_distance(r: u32, c: u32) -> u32 {
+    let gap = |lo: u32, roi_lo: u32, roi_len: u32| {
+        if lo + 8 <= roi_lo {
+            roi_lo - (lo + 8) + 1
+        } else if lo >= roi_lo + roi_len {
+            lo - (roi_lo + roi_len) + 1
+        } else {
+            0
+        }
+    };
+    gap(r * 8, ROI.y, ROI.size).max(gap(c * 8, ROI.x, ROI.size))
+}
+
+#[test]
+fn adaptive_leaves_far_cells_at_exactly_zero_after_screening() {
+    let map = adaptive(Adaptive::default())
+        .run(&box7(), &truth(), &Task::Dn { sigma: 50.0 }, ROI)
+        .unwrap();
+    let mut near = 0;
+    for cell in &map.cells {
+        let d = cell_distance(cell.row, cell.col);
+        if d == 0 {
+            assert_eq!(cell.kind, CellKind::Roi);
+        } else if d > 3 {
+            assert_eq!(
+                (cell.effect_db, cell.samples, cell.stage),
+                (0.0, 3, Stage::Coarse),
+                "{cell:?}"
+            );
+        } else if cell.effect_db != 0.0 {
+            near += 1;
+            assert_eq!(cell.stage, Stage::Fine);
+            assert!(cell.samples >= 8, "{cell:?}");
+        }
+    }
+    assert!(near >= 10, "{near} near cells with an effect");
+    let spent = map.info.stages[&RunStage::Adaptive].inferences;
+    let samples: u32 = map.cells.iter().map(|c| c.samples).sum();
+    assert_eq!(spent, samples as usize, "every draw is in a cell's mean");
+    assert_eq!(map.info.strategy, "Adaptive");
+}
+
+#[test]
+fn adaptive_finds_the_wired_cells_with_the_constructed_signs() {
+    let mut hr = truth();
+    for (r, c) in [(0u32, 0u32), (7, 7)] {
+        for y in r * 8..r * 8 + 8 {
+            for x in c * 8..c * 8 + 8 {
+                hr.put_pixel(x, y, ::image::Rgb([255, 255, 255]));
+            }
+        }
+    }
+    let task = Task::Dn { sigma: 50.0 };
+    let noisy = task.degradation(0).unwrap().degrade(&hr).unwrap();
+    let crop = cem::image::crop(&noisy, 0, 0, 8, 8).unwrap();
+    let a0 = crop.as_raw().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / 192.0;
+    // A's content is "right" (positive effect), B's "wrong" (negative effect)
+    let map = adaptive(Adaptive::default())
+        .run(&wired_model(a0, 0.4), &hr, &task, ROI)
+        .unwrap();
+    for cell in &map.cells {
+        match (cell.row, cell.col) {
+            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
+            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
+            _ if cell.kind == CellKind::Roi => {}
+            _ => assert_eq!((cell.effect_db, cell.samples), (0.0, 3), "{cell:?}"),
+        }
+    }
+    let c = map.counts();
+    assert_eq!((c.roi, c.positive, c.negative, c.none), (4, 5, 1, 58));
+    // the two wired cells' draws are in cem.csv's samples column
+    let dir = tempfile::tempdir().unwrap();
+    cem::map::save(&map, dir.path()).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("cem.csv")).unwrap();
+    let a = csv.lines().find(|l| l.starts_with("0,0,")).unwrap();
+    let samples: u32 = a.split(',').nth(3).unwrap().parse().unwrap();
+    assert_eq!(samples, map.cells[0].samples);
+    assert!(samples >= 8, "{a}");
+}
+
+#[test]
+fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
+    let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
+    let plan = Adaptive::default().round(24);
+    let a = adaptive(plan).run(&box7(), &hr, &task, ROI).unwrap();
+    for b in [1, 5, 64] {
+        let other = adaptive(plan)
+            .batch_size(b)
+            .run(&box7(), &hr, &task, ROI)
+            .unwrap();
+        assert_eq!(a.cells, other.cells, "batch size {b}");
+    }
+    let cropped = adaptive(plan)
+        .locality(true)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert!(
+        cropped.info.stages[&RunStage::Adaptive].inferences
+            < a.info.stages[&RunStage::Adaptive].inferences
+    );
+    for (x, y) in cropped.cells.iter().zip(&a.cells) {
+        if x.stage == Stage::Skipped {
+            assert_eq!((x.effect_db, y.effect_db), (0.0, 0.0));
+        } else {
+            assert_eq!(x, y);
+        }
+    }
+    let other_seed = adaptive(plan)
+        .seed(1)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert_ne!(a.cells, other_seed.cells);
+    // common random numbers across cells: another map, as independent of the batch size
+    let iid = plan.common(true);
+    let i16 = adaptive(iid).run(&box7(), &hr, &task, ROI).unwrap();
+    let i5 = adaptive(iid)
+        .batch_size(5)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(i16.cells, i5.cells);
+    assert_ne!(i16.cells, a.cells);
+    assert_eq!(i16.info.strategy, "Adaptive-CRN");
+}
+
+#[test]
+fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("cem.partial.json");
+    let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = flag.clone();
+    // stop after the 14th model call: past screening (64 cells x 3 / 16 = 12 batches)
+    let stopping = FnModel::new("box7", Device::Cpu, move |x: &Tensor| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 14 {
+            setter.store(true, Ordering::SeqCst);
+        }
+        x.avg_pool2d([7, 7], [1, 1], [3, 3], false, false, None::<i64>)
+    });
+    let plan = Adaptive::default();
+    let err = adaptive(plan)
+        .checkpoint(&ckpt)
+        .stop_flag(flag)
+        .run(&stopping, &hr, &task, ROI)
+        .unwrap_err();
+    assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ckpt).unwrap()).unwrap();
+    assert!(saved["results"]["adaptive"].as_array().unwrap().len() > 180);
+    let resumed = adaptive(plan)
+        .checkpoint(&ckpt)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert!(!ckpt.exists());
+    let straight = adaptive(plan).run(&box7(), &hr, &task, ROI).unwrap();
+    assert_eq!(resumed.cells, straight.cells);
+    assert_eq!(
+        resumed.info.stages[&RunStage::Adaptive].inferences,
+        straight.info.stages[&RunStage::Adaptive].inferences
+    );
+}
+
+#[test]
+fn the_budget_bounds_the_run_and_a_budget_below_screening_is_refused() {
+    let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
+    let map = adaptive(Adaptive::default().budget(250).target(0.001))
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(map.info.stages[&RunStage::Adaptive].inferences, 250);
+    assert_eq!(map.info.strategy, "Adaptive-B250");
+    // 60 cells x 3 screening draws = 180
+    let err = adaptive(Adaptive::default().budget(179))
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("179") && err.contains("180"), "{err}");
+}
