@@ -39,6 +39,7 @@ mod paths;
 pub mod plot;
 pub mod prelude;
 pub mod stats;
+pub mod sweep;
 pub mod testset;
 pub mod train;
 pub mod zoo;
