@@ -85,14 +85,43 @@ pub fn proposal_year(arch: Arch) -> u32 {
     }
 }
 
+/// The paper's name of an architecture: `SRCNN`, `DnCNN`, `SRResNet`, `EDSR`, `RCAN`,
+/// `RCAN_AP16`, `SwinIR`, `SRResNet_mix`, `RCAN_mix`, `SwinIR_mix`.
+pub fn paper_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Srcnn => "SRCNN",
+        Arch::Dncnn => "DnCNN",
+        Arch::SrResNet => "SRResNet",
+        Arch::Edsr => "EDSR",
+        Arch::Rcan => "RCAN",
+        Arch::RcanAp16 => "RCAN_AP16",
+        Arch::SwinIr => "SwinIR",
+        Arch::SrResNetMix => "SRResNet_mix",
+        Arch::RcanMix => "RCAN_mix",
+        Arch::SwinIrMix => "SwinIR_mix",
+    }
+}
+
+/// A shipped model's label in figures: the paper's architecture name with `-s` (small),
+/// `_MIO` instead of `_mix` for MIO-trained ones: `rcan-ap16-s-x4` is `RCAN_AP16-s`,
+/// `swinir-mio-s` is `SwinIR_MIO-s`. The task is not in it (maps carry their task).
+pub fn shipped_label(info: &crate::zoo::ShippedModel) -> String {
+    let name = paper_name(info.config.arch);
+    match info.task {
+        crate::train::TrainTask::Mio { .. } => format!("{}_MIO-s", name.trim_end_matches("_mix")),
+        _ => format!("{name}-s"),
+    }
+}
+
 /// One subject per task of each named shipped model ([`crate::zoo::ShippedModel::tasks`]:
-/// one for single-task models, SR (`sr-up`), DN and DR for mixed and MIO ones).
+/// one for single-task models, SR (`sr-up`), DN and DR for mixed and MIO ones),
+/// labelled by [`shipped_label`].
 pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> {
     let mut out = vec![];
     for name in names {
         let info = crate::zoo::shipped_info(name)?;
         for task in info.tasks() {
-            out.push(Subject::network(*name, info.load(device)?, task));
+            out.push(Subject::network(shipped_label(&info), info.load(device)?, task));
         }
     }
     Ok(out)
@@ -121,7 +150,8 @@ pub const AUTHORS_CHECKPOINTS: [(&str, Arch, i64, &str, &str); 12] = [
 
 /// Subjects from the authors' checkpoints in `dir` (see [`AUTHORS_CHECKPOINTS`]) by
 /// ModelZoo name; SR at x4, DN at sigma 50, DR, and SR (`sr-up`), DN and DR for the
-/// mixed ones. A name not in the table, or a file not in `dir`, is an error naming it.
+/// mixed ones, labelled by the name without its task suffix (`RCAN_DN` is `RCAN`). A
+/// name not in the table, or a file not in `dir`, is an error naming it.
 pub fn authors_subjects(dir: impl AsRef<Path>, names: &[&str], device: Device) -> Result<Vec<Subject>> {
     let dir = dir.as_ref();
     let mut out = vec![];
@@ -151,7 +181,8 @@ pub fn authors_subjects(dir: impl AsRef<Path>, names: &[&str], device: Device) -
         };
         for t in tasks {
             let net = Network::load(NetConfig::new(arch, scale), &path, device)?;
-            out.push(Subject::network(*name, net, t));
+            let label = name.trim_end_matches("_DN").trim_end_matches("_DR");
+            out.push(Subject::network(label, net, t));
         }
     }
     Ok(out)
@@ -176,6 +207,16 @@ pub struct Outcome {
     pub output: RgbImage,
     /// Wall time of the map, seconds.
     pub seconds: f64,
+}
+
+impl Outcome {
+    /// The map with its input and output, for the figure layouts
+    /// ([`crate::plot::grid`], [`crate::plot::compare`], [`crate::plot::panel`]).
+    pub fn view(&self) -> crate::plot::MapView {
+        crate::plot::MapView::new(self.map.clone())
+            .with_input(self.input.clone())
+            .with_output(self.output.clone())
+    }
 }
 
 /// Maps every subject on every image with `cem` (its seed, strategy, library; the
@@ -224,6 +265,49 @@ pub fn map_set(outcomes: &[Outcome]) -> MapSet {
             .map(|o| (PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)), o.map.clone()))
             .collect(),
     )
+}
+
+/// A grid of maps (Fig. 9b, 11): one row per distinct `row(outcome)`, one column per
+/// distinct `col(outcome)`, both in first-seen order; the first map of a slot is drawn.
+///
+/// ```no_run
+/// # fn main() -> cem::Result<()> {
+/// # let outcomes: Vec<cem::sweep::Outcome> = vec![];
+/// use cem::stats::task_title;
+/// let fig = cem::sweep::grid(&outcomes, |o| o.model.clone(), |o| task_title(o.task.name()),
+///     &cem::plot::MapStyle::default())?;
+/// # Ok(()) }
+/// ```
+pub fn grid(
+    outcomes: &[Outcome],
+    row: impl Fn(&Outcome) -> String,
+    col: impl Fn(&Outcome) -> String,
+    style: &crate::plot::MapStyle,
+) -> Result<crate::plot::Figure> {
+    let distinct = |key: &dyn Fn(&Outcome) -> String| {
+        outcomes.iter().map(key).fold(Vec::<String>::new(), |mut v, k| {
+            if !v.contains(&k) {
+                v.push(k);
+            }
+            v
+        })
+    };
+    let (rows, cols) = (distinct(&row), distinct(&col));
+    let views: Vec<crate::plot::MapView> = outcomes.iter().map(Outcome::view).collect();
+    let cells: Vec<Vec<Option<&crate::plot::MapView>>> = rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| {
+                    outcomes
+                        .iter()
+                        .position(|o| row(o) == *r && col(o) == *c)
+                        .map(|i| &views[i])
+                })
+                .collect()
+        })
+        .collect();
+    crate::plot::grid(&cells, &rows, &cols, style)
 }
 
 /// Fig. 10's per-model averages (Table I's rows), within each task ordered by
@@ -295,6 +379,20 @@ mod tests {
         // the average of the two maps' shares
         let mean_pos = (out[0].map.counts().positive_pct() + out[1].map.counts().positive_pct()) / 2.0;
         assert!((stats[0].shares.positive - mean_pos).abs() < 1e-9);
+        // a 2 x 2 grid, models down, images across
+        let style = crate::plot::MapStyle::default();
+        let one = grid(&out[..1], |o| o.model.clone(), |o| o.image.clone(), &style).unwrap();
+        let four = grid(&out, |o| o.model.clone(), |o| o.image.clone(), &style).unwrap();
+        let (a, b) = (one.to_image().unwrap(), four.to_image().unwrap());
+        assert!(b.width() > a.width() && b.height() > a.height());
+    }
+
+    #[test]
+    fn shipped_models_are_labelled_by_architecture() {
+        let info = crate::zoo::shipped_info("srresnet-s-x4").unwrap();
+        assert_eq!(shipped_label(&info), "SRResNet-s");
+        let s = shipped_subjects(&["dncnn-s-dn50"], Device::Cpu).unwrap();
+        assert_eq!((s[0].label.as_str(), s[0].task, s[0].year), ("DnCNN-s", Task::Dn { sigma: 50.0 }, Some(2017)));
     }
 
     #[test]
