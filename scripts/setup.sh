@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# One-time (idempotent) set-up of everything cem needs, into the project:
-#   .venv/            Python virtualenv: torch==2.11.0 (PyPI, with its CUDA libraries), NumPy,
-#                     Jupyter (notebook, nbclient, nbconvert)
+# One-time (idempotent) set-up of what cem needs, into the project. Always:
+#   .venv/            Python virtualenv: torch==2.11.0 (PyPI, with its CUDA libraries), NumPy
 #   .venv/libtorch    link to the wheel's torch/ folder: the libtorch cargo builds against
 #                     (see .cargo/config.toml; nothing to export by hand)
+# With --notebooks (the test command and scripts/notebooks.sh), also:
+#   Jupyter           notebook, nbclient, nbconvert in the virtualenv
 #   evcxr_jupyter     the Rust Jupyter kernel (cargo install, in ~/.cargo/bin)
 #   .venv/share/jupyter/kernels/cem-rust   its kernel spec, with libtorch in its env
 # Set CEM_VENV=/some/dir to keep the virtualenv elsewhere (.venv becomes a link to it).
 set -euo pipefail
+notebooks=0
+for arg in "$@"; do
+    case "$arg" in
+        --notebooks) notebooks=1 ;;
+        *) printf '[setup] unknown option %s (only --notebooks)\n' "$arg" >&2; exit 2 ;;
+    esac
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 TORCH_VERSION=2.11.0
@@ -36,13 +44,22 @@ for spec in sys.argv[1:]:
         sys.exit(1)
 PY
 }
-if ! have "torch==$TORCH_VERSION" numpy nbclient nbconvert notebook; then
-    say "installing torch==$TORCH_VERSION, NumPy and Jupyter into $venv (about 5 GB, 2-4 minutes)"
-    "$py" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" numpy nbclient nbconvert notebook
+if ! have "torch==$TORCH_VERSION" numpy; then
+    say "installing torch==$TORCH_VERSION and NumPy into $venv (about 5 GB, 1-3 minutes)"
+    "$py" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" numpy
 fi
 site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 [ -f "$site/torch/lib/libtorch_cpu.so" ] || { say "no libtorch in $site/torch"; exit 1; }
 ln -sfn "$site/torch" "$venv/libtorch"
+if [ "$notebooks" -eq 0 ]; then
+    say "ready: $("$py" -c 'import importlib.metadata as m; print("torch", m.version("torch"))') (notebooks: scripts/setup.sh --notebooks)"
+    exit 0
+fi
+
+if ! have nbclient nbconvert notebook; then
+    say "installing Jupyter (notebook, nbclient, nbconvert) into $venv"
+    "$py" -m pip install --disable-pip-version-check -q nbclient nbconvert notebook
+fi
 
 if ! command -v evcxr_jupyter >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/evcxr_jupyter" ]; then
     say "installing evcxr_jupyter $EVCXR_VERSION (cargo install, about 10 minutes on 2 cores)"

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-scripts/setup.sh
+scripts/setup.sh --notebooks
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test 2>&1 | tee "$log"

@@ -9,6 +9,7 @@
 //! results than the run plans (checked as each stage starts). Anything else is refused
 //! with a message ending in "delete it to start over".
 
+use super::stages::{COARSE, FINE, STAGES};
 use crate::error::{Error, Result};
 use crate::map::files::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,7 @@ impl Checkpoint {
     /// The digest of what the checkpoint holds.
     fn compute_digest(&self) -> String {
         let body = serde_json::json!([self.results, self.original_psnr, self.seconds]);
-        super::fnv1a(body.to_string().as_bytes())
+        fnv1a(body.to_string().as_bytes())
     }
 
     /// Checks what can be checked without the run's plan: the digest, stage names,
@@ -92,13 +93,8 @@ impl Checkpoint {
             }
             Some(_) => {}
         }
-        let known = [
-            super::STAGE_COARSE.0,
-            super::STAGE_FINE.0,
-            super::STAGE_FULL.0,
-        ];
         for (stage, values) in &self.results {
-            if !known.contains(&stage.as_str()) {
+            if !STAGES.iter().any(|s| s.name == stage) {
                 return Err(format!("unknown stage '{stage}'"));
             }
             // None is a perfect ROI (+inf PSNR); anything stored must be a finite number
@@ -135,11 +131,8 @@ impl Checkpoint {
             });
         }
         if stored.len() < planned
-            && stage == super::STAGE_COARSE.0
-            && self
-                .results
-                .get(super::STAGE_FINE.0)
-                .is_some_and(|v| !v.is_empty())
+            && stage == COARSE.name
+            && self.results.get(FINE.name).is_some_and(|v| !v.is_empty())
         {
             return Err(Error::ResultFile {
                 path: self.path_or_none(),
@@ -183,6 +176,16 @@ impl Checkpoint {
             .clone()
             .unwrap_or_else(|| PathBuf::from("(nowhere: no checkpoint path set)"))
     }
+}
+
+/// FNV-1a of `bytes`, as 16 hex digits (the digest of a checkpoint, the fingerprint
+/// of an image).
+pub(crate) fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 #[cfg(test)]

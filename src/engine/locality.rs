@@ -28,13 +28,12 @@
 //! grows 1, 2, 4, ... until a margin passes, then the smallest passing margin is found
 //! by bisection; when the crop would be the whole image the model is global.
 
+use super::context::Context;
 use super::grid::{intervention_seed, Grid};
 use super::runner::{intervention, write_patch};
-use crate::degrade::Degradation;
 use crate::error::Result;
 use crate::image::{raw_to_tensor, Roi};
-use crate::library::{Library, Sampling};
-use crate::model::Model;
+use crate::library::Sampling;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -108,17 +107,13 @@ pub struct Locality {
     pub noise_levels: f64,
 }
 
+/// The locality check of one run.
 pub(crate) struct Probe<'a> {
-    pub model: &'a dyn Model,
-    pub degradation: &'a dyn Degradation,
-    /// The clean ground truth (degradations with a halo paste patches into it).
-    pub hr: &'a ::image::RgbImage,
-    pub library: &'a Library,
-    pub grid: &'a Grid,
+    pub ctx: Context<'a>,
     pub roi: Roi,
+    /// The whole degraded input on the device, `[1, 3, h, w]`.
     pub base: &'a Tensor,
-    pub scale: u32,
-    pub seed: u64,
+    /// Outside interventions per tried margin.
     pub checks: usize,
     /// Crop sides must be multiples of this many input pixels (e.g. a window size).
     pub multiple: u32,
@@ -161,7 +156,7 @@ struct Outcome {
 impl Probe<'_> {
     /// Rows and columns of cells (inclusive) covered by margin `k` around the ROI's cells.
     fn cell_box(&self, k: u32) -> (u32, u32, u32, u32) {
-        let g = self.grid;
+        let g = self.ctx.grid;
         let roi_cells: Vec<u32> = (0..g.len()).filter(|&i| g.is_roi(i)).collect();
         let (r0, r1) = roi_cells.iter().fold((u32::MAX, 0), |(a, b), &i| {
             (a.min(i / g.cols), b.max(i / g.cols))
@@ -177,7 +172,7 @@ impl Probe<'_> {
     /// Widens the cell span `lo..=hi` (of `n` cells) until its side in input pixels is
     /// a multiple of `self.multiple`: first towards the end, then the start.
     fn fit(&self, mut lo: u32, mut hi: u32, n: u32) -> (u32, u32) {
-        let b = self.grid.block_in;
+        let b = self.ctx.grid.block_in;
         while !((hi - lo + 1) * b).is_multiple_of(self.multiple.max(1)) {
             if hi + 1 < n {
                 hi += 1;
@@ -192,7 +187,7 @@ impl Probe<'_> {
 
     fn region(&self, k: u32) -> Region {
         let (r0, r1, c0, c1) = self.cell_box(k);
-        let b = self.grid.block_in;
+        let b = self.ctx.grid.block_in;
         Region {
             x: c0 * b,
             y: r0 * b,
@@ -203,14 +198,14 @@ impl Probe<'_> {
 
     fn covers_all(&self, k: u32) -> bool {
         let r = self.region(k);
-        r.width == self.grid.cols * self.grid.block_in
-            && r.height == self.grid.rows * self.grid.block_in
+        r.width == self.ctx.grid.cols * self.ctx.grid.block_in
+            && r.height == self.ctx.grid.rows * self.ctx.grid.block_in
     }
 
     /// Tries margin `k` against the whole image's ROI output `full` with tolerance `tol`.
     fn try_margin(&self, k: u32, full: &Tensor, tol: f64) -> Result<Outcome> {
         let r = self.region(k);
-        let s = self.scale;
+        let s = self.ctx.scale;
         let crop = self
             .base
             .narrow(2, r.y as i64, r.height as i64)
@@ -222,7 +217,7 @@ impl Probe<'_> {
             max_diff: f64::NAN,
             flips: 0,
         };
-        let out = match self.model.forward(&crop) {
+        let out = match self.ctx.model.forward(&crop) {
             Ok(o) if o.size() == [1, 3, (r.height * s) as i64, (r.width * s) as i64] => o,
             Ok(o) => {
                 return Ok(failed(
@@ -253,7 +248,7 @@ impl Probe<'_> {
         }
         // the ring of cells just outside the crop
         let (r0, r1, c0, c1) = self.cell_box(k);
-        let g = self.grid;
+        let g = self.ctx.grid;
         let ring: Vec<u32> = (0..g.len())
             .filter(|&i| {
                 let (row, col) = (i / g.cols, i % g.cols);
@@ -270,7 +265,7 @@ impl Probe<'_> {
                 flips,
             });
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, 3, k, 0));
+        let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, 3, k, 0));
         let per_call = self.batch_size.max(1);
         let mut n = 0;
         while n < self.checks {
@@ -278,14 +273,14 @@ impl Probe<'_> {
             let batch = self.base.f_repeat([m as i64, 1, 1, 1])?;
             for j in 0..m {
                 let cell = ring[rng.gen_range(0..ring.len())];
-                let idx = self.library.sample(Sampling::Uniform, &mut rng);
-                let clean = &self.library.patches()[idx].pixels;
-                let p = intervention(self.degradation, self.hr, g, clean, cell, &mut rng)?;
+                let idx = self.ctx.library.sample(Sampling::Uniform, &mut rng);
+                let clean = &self.ctx.library.patches()[idx].pixels;
+                let p = intervention(self.ctx.degradation, self.ctx.hr, g, clean, cell, &mut rng)?;
                 let (w, h) = p.pixels.dimensions();
                 let t = raw_to_tensor(p.pixels.as_raw(), 1, h, w, self.base.device());
                 write_patch(&batch, j, (p.x, p.y), (0, 0), &t.get(0))?;
             }
-            let out = self.model.forward(&batch)?;
+            let out = self.ctx.model.forward(&batch)?;
             used += m;
             let (d, f) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
             max_diff = max_diff.max(d);
@@ -313,6 +308,7 @@ impl Probe<'_> {
     fn noise(&self, full: &Tensor) -> Result<(f64, usize)> {
         let n = self.batch_size.clamp(1, 2);
         let out = self
+            .ctx
             .model
             .forward(&self.base.f_repeat([n as i64, 1, 1, 1])?)?;
         let (d, _) = compare(&roi_levels(&out, self.roi, 0, 0)?, full)?;
@@ -367,7 +363,7 @@ impl Probe<'_> {
             local: hi.is_some(),
             crop: hi.map(|k| self.region(k)),
             margin_cells: hi,
-            margin_px: hi.map(|k| k * self.grid.block_in),
+            margin_px: hi.map(|k| k * self.ctx.grid.block_in),
             checks: self.checks,
             trials,
             inferences,

@@ -7,12 +7,12 @@
 //! come back. The next batch is prepared on the host while the device works on the
 //! current one.
 
+use super::context::Context;
 use super::grid::{intervention_seed, Grid};
 use crate::degrade::{Degradation, InputPatch};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, raw_to_tensor, RoiMeter};
-use crate::library::{Library, Sampling};
-use crate::model::Model;
+use crate::library::Sampling;
 use image::RgbImage;
 use indicatif::ProgressBar;
 use rand::SeedableRng;
@@ -28,20 +28,14 @@ pub(crate) struct Item {
 
 /// Everything a stage needs to evaluate interventions.
 pub(crate) struct Runner<'a> {
-    pub model: &'a dyn Model,
-    pub degradation: &'a dyn Degradation,
-    /// The clean ground truth (degradations with a halo paste patches into it).
-    pub hr: &'a RgbImage,
-    pub library: &'a Library,
-    pub grid: &'a Grid,
+    pub ctx: Context<'a>,
     /// The evaluated region of the input: the whole input, or a locality crop.
     pub base: Tensor,
     /// Top-left of `base` in the input, in input pixels.
     pub origin: (u32, u32),
     pub meter: RoiMeter,
-    pub seed: u64,
+    /// Interventions per model call (halved on out-of-memory).
     pub batch_size: usize,
-    pub scale: u32,
     pub progress: ProgressBar,
 }
 
@@ -54,18 +48,18 @@ impl Runner<'_> {
         sampling: Sampling,
         items: &[Item],
     ) -> Result<(Tensor, Vec<(u32, u32)>)> {
-        let (w, h) = region_size(self.degradation, self.grid);
+        let (w, h) = region_size(self.ctx.degradation, self.ctx.grid);
         let mut buf = Vec::with_capacity(items.len() * (w * h * 3) as usize);
         let mut at = Vec::with_capacity(items.len());
         for it in items {
             let mut rng =
-                ChaCha8Rng::seed_from_u64(intervention_seed(self.seed, stage, it.cell, it.t));
-            let idx = self.library.sample(sampling, &mut rng);
-            let clean = &self.library.patches()[idx].pixels;
+                ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, it.cell, it.t));
+            let idx = self.ctx.library.sample(sampling, &mut rng);
+            let clean = &self.ctx.library.patches()[idx].pixels;
             let region = intervention(
-                self.degradation,
-                self.hr,
-                self.grid,
+                self.ctx.degradation,
+                self.ctx.hr,
+                self.ctx.grid,
                 clean,
                 it.cell,
                 &mut rng,
@@ -74,7 +68,7 @@ impl Runner<'_> {
             buf.extend_from_slice(region.pixels.as_raw());
         }
         Ok((
-            raw_to_tensor(&buf, items.len(), h, w, self.model.device()),
+            raw_to_tensor(&buf, items.len(), h, w, self.ctx.model.device()),
             at,
         ))
     }
@@ -88,15 +82,20 @@ impl Runner<'_> {
         for (k, &a) in at.iter().enumerate() {
             write_patch(&batch, k, a, self.origin, &patches.get(k as i64))?;
         }
-        let out = self.model.forward(&batch)?;
+        let out = self.ctx.model.forward(&batch)?;
         let s = self.base.size();
-        let expected = vec![n, 3, s[2] * self.scale as i64, s[3] * self.scale as i64];
+        let expected = vec![
+            n,
+            3,
+            s[2] * self.ctx.scale as i64,
+            s[3] * self.ctx.scale as i64,
+        ];
         if out.size() != expected {
             return Err(Error::ModelOutputShape {
                 expected,
                 got: out.size(),
                 input: batch.size(),
-                scale: self.scale,
+                scale: self.ctx.scale,
             });
         }
         let out = out.to_kind(Kind::Float);

@@ -1,7 +1,12 @@
-//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4).
+//! Sampling strategies: the full pipeline (Alg. 1 + Eq. 2) and coarse-to-fine (Eq. 3-4),
+//! and how each plans its stages ([`sample_cells`]).
 
+use super::builder::Cem;
+use super::stages::{group, is_sensitive, repeat_items, Stages, COARSE, FINE, FULL};
 use crate::error::{Error, Result};
+use crate::map::Stage;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// How many interventions each cell gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +71,15 @@ impl Strategy {
         ))
     }
 
+    /// Interventions per cell in the first stage (C, or T): what the locality
+    /// fallback line quotes.
+    pub(crate) fn first_stage_per_cell(&self) -> u32 {
+        match *self {
+            Strategy::CoarseToFine { coarse, .. } => coarse,
+            Strategy::Full { t } => t,
+        }
+    }
+
     /// The paper's label: `C3F50`, `Full500` (a `-U` suffix is added by the engine
     /// when the fine stage samples uniformly).
     pub fn label(&self) -> String {
@@ -74,6 +88,49 @@ impl Strategy {
             Strategy::Full { t } => format!("Full{t}"),
         }
     }
+}
+
+/// Runs `cem`'s strategy over `cells` (original ROI PSNR `o`); returns each cell's
+/// PSNRs after intervention and the stage they came from.
+pub(crate) fn sample_cells(
+    cem: &Cem,
+    stages: &mut Stages<'_, '_>,
+    cells: &[u32],
+    o: f64,
+) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
+    Ok(match cem.strategy {
+        Strategy::CoarseToFine { coarse, fine } => {
+            let items = repeat_items(cells, coarse);
+            stages.plan(items.len());
+            let res = stages.run(COARSE, cem.coarse_sampling, &items)?;
+            let coarse_of = group(cells, coarse, &res);
+            let sensitive: Vec<u32> = cells
+                .iter()
+                .copied()
+                .filter(|c| coarse_of[c].iter().any(|&p| is_sensitive(o, p, cem.tol)))
+                .collect();
+            let items = repeat_items(&sensitive, fine);
+            stages.plan(items.len());
+            let res = stages.run(FINE, cem.fine_sampling, &items)?;
+            let mut fine_of = group(&sensitive, fine, &res);
+            cells
+                .iter()
+                .map(|&c| match fine_of.remove(&c) {
+                    Some(v) => (c, (v, Stage::Fine)),
+                    None => (c, (coarse_of[&c].clone(), Stage::Coarse)),
+                })
+                .collect()
+        }
+        Strategy::Full { t } => {
+            let items = repeat_items(cells, t);
+            stages.plan(items.len());
+            let res = stages.run(FULL, cem.full_sampling, &items)?;
+            group(cells, t, &res)
+                .into_iter()
+                .map(|(c, v)| (c, (v, Stage::Full)))
+                .collect()
+        }
+    })
 }
 
 #[cfg(test)]
