@@ -31,7 +31,9 @@ fn main() -> cem::Result<()> {
                 .seed(seed)
                 .progress(false);
             let map = cem.run(&model, &hr, &task, roi)?;
-            let loc: Locality = serde_json::from_value(map.info.extra["locality"].clone())?;
+            let loc: Locality = map.info.locality.clone().ok_or_else(|| {
+                cem::Error::invalid("locality", "off", "the check did not run for this map")
+            })?;
             let trials: Vec<String> = loc
                 .trials
                 .iter()

@@ -4,10 +4,10 @@
 use crate::degrade::Task;
 use crate::engine::Cem;
 use crate::error::Result;
-use crate::image::{crop, save_rgb, tensor_to_rgb, to_tensor, Roi};
+use crate::image::{crop, Roi};
 use crate::library::builtin_photo;
-use crate::map::{self, CausalEffectMap};
-use crate::model::{forward_checked, FnModel, Model};
+use crate::map::{CausalEffectMap, MapRun};
+use crate::model::{FnModel, Model};
 use ::image::RgbImage;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
@@ -80,37 +80,28 @@ pub fn demo_network(task: &Task, device: Device) -> Result<crate::zoo::Network> 
 }
 
 /// Runs the demo: DN (sigma 50) with the shipped DnCNN, or SR x4 with the shipped
-/// SRResNet, on [`demo_image`], C3F50 with the built-in library, seed 0. Writes
-/// `hr.png`, `input.png`, `output.png`, `cem.csv` and `cem.json` to `out`.
-pub fn run_demo(out: &Path, task: Task, progress: bool) -> Result<CausalEffectMap> {
+/// SRResNet, on [`demo_image`], C3F50 with the built-in library, seed 0. Writes the
+/// result folder `out` ([`MapRun::save`]: `cem.csv`, `cem.json`, `cem.npy`,
+/// `input.png`, `output.png`, `hr.png`), keeping a checkpoint there while it runs.
+pub fn run_demo(out: &Path, task: Task, progress: bool) -> Result<MapRun> {
     let hr = demo_image()?;
     let model = demo_network(&task, Device::Cpu)?;
     std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
-    let degradation = task.degradation(0)?;
-    let input = degradation.degrade(&hr)?;
-    // the map runs on this same input, degraded once
-    let cem = Cem::coarse_to_fine()
+    let run = Cem::coarse_to_fine()
         .seed(0)
         .progress(progress)
         .image_name("astronaut-crop")
-        .input(input.clone())
-        .checkpoint(out.join("cem.partial.json"));
-    let scale = degradation.scale();
-    let output = forward_checked(&model, &to_tensor(&input, Device::Cpu), scale)?;
-    save_rgb(&hr, out.join("hr.png"))?;
-    save_rgb(&input, out.join("input.png"))?;
-    save_rgb(&tensor_to_rgb(&output)?, out.join("output.png"))?;
-    let map = cem.run(&model, &hr, &task, demo_roi())?;
-    map::save(&map, out)?;
-    Ok(map)
+        .checkpoint(out.join("cem.partial.json"))
+        .run(&model, &hr, &task, demo_roi())?;
+    run.save(out)?;
+    Ok(run)
 }
 
 /// One line on how a map was evaluated: on a locality crop (with its margin) or on
-/// the whole input, from the map's metadata.
+/// the whole input, from the map's record.
 pub fn locality_line(map: &CausalEffectMap) -> String {
-    let l = &map.info.extra["locality"];
-    match serde_json::from_value::<crate::engine::Locality>(l.clone()) {
-        Ok(loc) => match (loc.crop, loc.margin_px) {
+    match &map.info.locality {
+        Some(loc) => match (loc.crop, loc.margin_px) {
             (Some(c), Some(m)) => format!(
                 "locality: local, margin {m} input px; interventions ran on the {}x{} input crop at ({}, {}) (checked with {} inferences, {:.1} s)",
                 c.width, c.height, c.x, c.y, loc.inferences, loc.seconds
@@ -120,6 +111,6 @@ pub fn locality_line(map: &CausalEffectMap) -> String {
                 loc.inferences, loc.seconds
             ),
         },
-        Err(_) => "locality: off; whole-image inference".to_string(),
+        None => "locality: off; whole-image inference".to_string(),
     }
 }

@@ -2,12 +2,44 @@
 //!
 //! evcxr keeps one output block per MIME type per cell, so several images are
 //! composed into one picture ([`show_row`]) rather than shown one after another.
+//!
+//! A cell that ends in a [`MapRun`] (what [`Cem::run`](crate::engine::Cem::run)
+//! returns) or a [`CausalEffectMap`] shows the one-map panel (input with the ROI,
+//! output, map, pie, colour bar; [`crate::plot::panel`]) as one PNG, with the Table I
+//! line as its `text/plain` form:
+//!
+//! ```no_run
+//! use cem::prelude::*;
+//! # fn main() -> cem::Result<()> {
+//! # let (model, hr) = (cem::demo::demo_model(Device::Cpu), cem::demo::demo_image()?);
+//! let run = Cem::coarse_to_fine().run(&model, &hr, &Task::Dn { sigma: 50.0 }, Roi::new(96, 152, 32))?;
+//! run // the last expression of a cell: shown inline
+//! # ; Ok(()) }
+//! ```
 
 use crate::error::Result;
 use crate::image::encode_png;
+use crate::map::{CausalEffectMap, MapRun};
+use crate::plot::{panel, Figure, MapStyle};
 use ::image::{imageops, RgbImage};
 use base64::Engine;
 use std::io::Write;
+
+/// What evcxr reads from a cell's stdout: an `image/png` block (base64) and a
+/// `text/plain` one.
+fn evcxr_blocks(png: &[u8], text: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+    format!(
+        "EVCXR_BEGIN_CONTENT image/png\n{b64}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
+    )
+}
+
+/// Prints `blocks` in one locked write, so nothing interleaves with them.
+fn print_locked(blocks: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(blocks.as_bytes());
+    let _ = out.flush();
+}
 
 /// An image that evcxr shows inline (PNG), with a text fallback.
 #[derive(Debug, Clone)]
@@ -32,14 +64,45 @@ impl Picture {
                 return;
             }
         };
-        let b64 = base64::engine::general_purpose::STANDARD.encode(png);
         let text = format!("{}x{} RGB image", self.image.width(), self.image.height());
-        let mut out = std::io::stdout().lock();
-        let _ = write!(
-            out,
-            "EVCXR_BEGIN_CONTENT image/png\n{b64}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
-        );
-        let _ = out.flush();
+        print_locked(&evcxr_blocks(&png, &text));
+    }
+}
+
+impl MapRun {
+    /// The one-map panel of this result with the default style: input with the ROI
+    /// boxed, model output, the map, its pie and colour bar ([`crate::plot::panel`]).
+    pub fn panel(&self) -> Result<Figure> {
+        panel(self, &MapStyle::default())
+    }
+
+    /// What a notebook cell shows for this result: the panel as PNG and the Table I
+    /// line as `text/plain`, as evcxr reads them from stdout.
+    pub fn evcxr_content(&self) -> Result<String> {
+        Ok(evcxr_blocks(&self.panel()?.to_png()?, &self.table1_line()))
+    }
+
+    /// Called by evcxr to display the value: [`MapRun::evcxr_content`] in one locked
+    /// write (the Table I line alone if the panel cannot be drawn, with the reason).
+    pub fn evcxr_display(&self) {
+        match self.evcxr_content() {
+            Ok(blocks) => print_locked(&blocks),
+            Err(e) => println!("{}\n(no panel: {e})", self.table1_line()),
+        }
+    }
+}
+
+impl CausalEffectMap {
+    /// What a notebook cell shows for this map: its panel without images (the map,
+    /// its pie and colour bar) as PNG, the Table I line as `text/plain`.
+    pub fn evcxr_content(&self) -> Result<String> {
+        MapRun::new(self.clone()).evcxr_content()
+    }
+
+    /// Called by evcxr to display the value: [`CausalEffectMap::evcxr_content`] in
+    /// one locked write.
+    pub fn evcxr_display(&self) {
+        MapRun::new(self.clone()).evcxr_display()
     }
 }
 
@@ -84,6 +147,60 @@ pub fn show_row(images: &[&RgbImage]) -> Picture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::Roi;
+    use crate::map::MapInfo;
+
+    /// The PNG and the text of evcxr blocks.
+    fn parse_blocks(blocks: &str) -> (RgbImage, String) {
+        let png = blocks
+            .split("EVCXR_BEGIN_CONTENT image/png\n")
+            .nth(1)
+            .and_then(|r| r.split("\nEVCXR_END_CONTENT").next())
+            .expect("a PNG block");
+        let text = blocks
+            .split("EVCXR_BEGIN_CONTENT text/plain\n")
+            .nth(1)
+            .and_then(|r| r.split("\nEVCXR_END_CONTENT").next())
+            .expect("a text block");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png)
+            .unwrap();
+        (crate::image::decode_rgb(&bytes).unwrap(), text.to_string())
+    }
+
+    #[test]
+    fn a_result_shows_one_panel_and_its_table_line() {
+        let info = MapInfo::new("net", "dn", "img", Roi::new(8, 8, 8), 8);
+        let effects: Vec<f64> = (0..16)
+            .map(|i| {
+                if i == 5 {
+                    f64::INFINITY
+                } else {
+                    i as f64 / 10.0 - 0.5
+                }
+            })
+            .collect();
+        let map = CausalEffectMap::from_effects(4, 4, &effects, info).unwrap();
+        let input = RgbImage::from_pixel(32, 32, ::image::Rgb([90, 120, 150]));
+        let run = MapRun::new(map.clone())
+            .with_input(input.clone())
+            .with_output(input);
+        let blocks = run.evcxr_content().unwrap();
+        assert_eq!(blocks.matches("EVCXR_BEGIN_CONTENT").count(), 2);
+        let (png, text) = parse_blocks(&blocks);
+        assert_eq!(text, run.table1_line());
+        let fig = run.panel().unwrap();
+        assert_eq!(png.dimensions(), (fig.width, fig.height));
+        // the bare map shows a smaller panel: no input or output tiles
+        let (bare, bare_text) = parse_blocks(&map.evcxr_content().unwrap());
+        assert_eq!(bare_text, text);
+        assert!(
+            bare.width() < png.width(),
+            "{} vs {}",
+            bare.width(),
+            png.width()
+        );
+    }
 
     #[test]
     fn row_scales_and_places() {

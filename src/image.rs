@@ -1,4 +1,5 @@
-//! u8 RGB images: loading, saving, tensor conversion, crops and ROI PSNR.
+//! u8 RGB images: loading, saving, tensor and `ndarray` conversion ([`to_array`],
+//! [`from_array`]: `H x W x 3`), crops and ROI PSNR.
 //!
 //! PSNR follows the authors' pipeline: the model output is clamped to [0, 1],
 //! scaled by 255 and **rounded to u8** before it is compared with the ground truth;
@@ -295,9 +296,56 @@ impl RoiMeter {
     }
 }
 
+/// An RGB image as an `ndarray` array `H x W x 3` (rows, columns, channels), the
+/// layout NumPy and matplotlib use.
+///
+/// ```
+/// let img = image::RgbImage::from_fn(4, 2, |x, y| image::Rgb([x as u8, y as u8, 7]));
+/// let a = cem::image::to_array(&img);
+/// assert_eq!(a.dim(), (2, 4, 3));
+/// assert_eq!(a[[1, 3, 0]], 3); // row 1, column 3, red
+/// assert_eq!(cem::image::from_array(&a).unwrap(), img);
+/// ```
+pub fn to_array(img: &RgbImage) -> ndarray::Array3<u8> {
+    let (w, h) = img.dimensions();
+    ndarray::Array3::from_shape_vec((h as usize, w as usize, 3), img.as_raw().clone())
+        .expect("an RgbImage holds H x W x 3 bytes")
+}
+
+/// An `H x W x 3` array (any memory layout) as an RGB image; other shapes are refused.
+pub fn from_array<'a>(a: impl Into<ndarray::ArrayView3<'a, u8>>) -> Result<RgbImage> {
+    let a = a.into();
+    let (h, w, c) = a.dim();
+    if c != 3 || h == 0 || w == 0 || h > u32::MAX as usize || w > u32::MAX as usize {
+        return Err(Error::SizeMismatch {
+            what: "image array".into(),
+            expected: "H x W x 3 (rows, columns, RGB), H and W at least 1".into(),
+            got: format!("{h} x {w} x {c}"),
+        });
+    }
+    let raw: Vec<u8> = a.iter().copied().collect();
+    Ok(RgbImage::from_raw(w as u32, h as u32, raw).expect("H x W x 3 bytes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_round_trip_and_refuse_other_shapes() {
+        let img = RgbImage::from_fn(5, 3, |x, y| ::image::Rgb([x as u8, y as u8, (x * y) as u8]));
+        let a = to_array(&img);
+        assert_eq!(a.dim(), (3, 5, 3));
+        assert_eq!(a[[2, 4, 2]], 8);
+        assert_eq!(from_array(&a).unwrap(), img);
+        // a transposed (non-standard layout) view converts by its logical order
+        let t = a.view().permuted_axes([1, 0, 2]);
+        assert_eq!(from_array(t).unwrap().dimensions(), (3, 5));
+        assert_eq!(from_array(t).unwrap().get_pixel(2, 4).0, [4, 2, 8]);
+        let grey = ndarray::Array3::<u8>::zeros((3, 5, 1));
+        let err = from_array(&grey).unwrap_err().to_string();
+        assert!(err.contains("3 x 5 x 1"), "{err}");
+    }
 
     #[test]
     fn roi_parse_and_bounds() {

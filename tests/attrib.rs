@@ -366,6 +366,7 @@ fn one_pixel_map(t: u32, trace: &[(u32, u32)]) -> CausalEffectMap {
             Roi::new(16, 16, 8),
         )
         .unwrap()
+        .map
 }
 
 #[test]
@@ -522,7 +523,7 @@ fn lam_beside_cem_figure() {
     let lams = cem::attrib::find_lams(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(lams.len(), 1);
     let stored = vec![StoredLam::load(&lams[0]).unwrap()];
-    let views = vec![cem::plot::MapView::load(dir.path().join("cem")).unwrap()];
+    let views = vec![cem::map::MapRun::load(dir.path().join("cem")).unwrap()];
     let pairs = cem::attrib::pair_lams_with_maps(stored.clone(), views).unwrap();
     let fig = cem::attrib::lam_vs_cem(&pairs, &MapStyle::default()).unwrap();
     fig.save(dir.path().join("fig7.png")).unwrap();

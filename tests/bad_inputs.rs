@@ -72,7 +72,7 @@ fn an_unknown_format_version_is_refused() {
     saved_map(tmp.path());
     let path = tmp.path().join("cem.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("\"format\": 1,", "\"format\": 7,")).unwrap();
+    std::fs::write(&path, text.replace("\"format\": 2,", "\"format\": 7,")).unwrap();
     let err = cem::map::load(tmp.path()).unwrap_err().to_string();
     assert!(
         err.contains("cem.json") && err.contains("unknown \"format\" version 7"),

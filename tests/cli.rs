@@ -104,7 +104,7 @@ fn cem_map_runs_a_native_architecture_from_its_weights() {
     assert_eq!(map.info.model, "tiny_mix");
     assert_eq!(map.cells.len(), 64);
     // the map's original output is this network's, with these weights
-    let input = load_rgb(out.join(cem::plot::INPUT_NAME)).unwrap();
+    let input = load_rgb(out.join(cem::map::INPUT_NAME)).unwrap();
     let output = forward_checked(&net, &to_tensor(&input, Device::Cpu), 1).unwrap();
     let psnr = roi_psnr(&tensor_to_rgb(&output).unwrap(), &hr, map.info.roi).unwrap();
     assert!((psnr - map.info.original_psnr).abs() < 1e-9, "{psnr}");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cem::map::{classify, CellKind, Stage};
+use cem::map::{classify, CellKind, RunStage, Stage};
 use cem::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -76,8 +76,11 @@ fn local_model_leaves_far_cells_at_exactly_zero() {
         near_nonzero >= 10,
         "{near_nonzero} near cells with an effect"
     );
-    assert_eq!(map.info.stages["coarse"].inferences, 60 * 3);
-    assert_eq!(map.info.stages["fine"].inferences, near_nonzero * 50);
+    assert_eq!(map.info.stages[&RunStage::Coarse].inferences, 60 * 3);
+    assert_eq!(
+        map.info.stages[&RunStage::Fine].inferences,
+        near_nonzero * 50
+    );
 }
 
 /// out = x, plus a shift of 0.3 (mean(A) - a0) on the left half of the ROI and of
@@ -152,7 +155,7 @@ fn identity_denoiser_has_no_effect_outside_the_roi() {
         .cells
         .iter()
         .all(|c| c.kind == CellKind::Roi || c.kind == CellKind::None));
-    assert_eq!(map.info.stages["fine"].inferences, 0);
+    assert_eq!(map.info.stages[&RunStage::Fine].inferences, 0);
     assert_eq!(map.range(), (0.0, 0.0));
 }
 
@@ -265,7 +268,7 @@ fn result_files_round_trip_and_have_the_promised_columns() {
         .iter()
         .all(|r| ["roi", "positive", "negative", "none"].contains(&r.rsplit(',').next().unwrap())));
     let back = cem::map::load(dir.path()).unwrap();
-    assert_eq!(back, map);
+    assert_eq!(back, map.map);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("cem.json")).unwrap())
             .unwrap();
@@ -336,7 +339,7 @@ fn nan_mid_run_keeps_partial_results_and_a_resumed_run_ends_with_the_same_map() 
     assert!(!ckpt.exists(), "checkpoint removed when complete");
     let straight = base().run(&flaky(0), &hr, &task, ROI).unwrap();
     assert_eq!(resumed.cells, straight.cells);
-    assert_eq!(resumed.info.stages["coarse"].inferences, 180);
+    assert_eq!(resumed.info.stages[&RunStage::Coarse].inferences, 180);
 }
 
 #[test]

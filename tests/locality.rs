@@ -35,7 +35,7 @@ fn box_model(r: i64) -> impl Model {
 }
 
 fn locality(map: &CausalEffectMap) -> Locality {
-    serde_json::from_value(map.info.extra["locality"].clone()).unwrap()
+    map.info.locality.clone().expect("the locality check ran")
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn cropped_maps_equal_uncropped_maps_cell_for_cell() {
         let cropped = base().run(&model, &hr, &task, ROI).unwrap();
         let whole = base().locality(false).run(&model, &hr, &task, ROI).unwrap();
         assert!(locality(&cropped).local, "{task:?}");
-        assert_eq!(whole.info.extra["locality"], "off");
+        assert_eq!(whole.info.locality, None);
         let skipped = cropped
             .cells
             .iter()
@@ -115,7 +115,10 @@ fn cropped_maps_equal_uncropped_maps_cell_for_cell() {
             }
         }
         assert_eq!(cropped.info.original_psnr, whole.info.original_psnr);
-        assert!(cropped.info.stages["coarse"].inferences < whole.info.stages["coarse"].inferences);
+        assert!(
+            cropped.info.stages[&cem::map::RunStage::Coarse].inferences
+                < whole.info.stages[&cem::map::RunStage::Coarse].inferences
+        );
     }
 }
 

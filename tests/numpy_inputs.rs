@@ -494,7 +494,7 @@ fn cem_map_records_the_generator_and_uses_a_supplied_rain() {
     assert_eq!(map.info.degradation["rng"], "numpy");
     assert_eq!(map.info.degradation["image_number"], 5);
     let want = Rain::medium_numpy(5).unwrap().degrade(&hr).unwrap();
-    assert_eq!(load_rgb(out.join(cem::plot::INPUT_NAME)).unwrap(), want);
+    assert_eq!(load_rgb(out.join(cem::map::INPUT_NAME)).unwrap(), want);
     // the same rainy input supplied with --input: its rain (rainy - clean), the same
     // original PSNR (interventions differ only where the rain saturated)
     let rainy = dir.path().join("rainy.png");

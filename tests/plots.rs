@@ -1,7 +1,7 @@
 //! Figures: pixel checks on rendered maps, pies, colour bars and layouts.
 
 use cem::map::{CausalEffectMap, MapInfo};
-use cem::plot::{self, Figure, MapStyle, MapView, Shares};
+use cem::plot::{self, Figure, MapStyle, Shares};
 use cem::prelude::*;
 use image::Rgb;
 use std::process::Command;
@@ -145,7 +145,7 @@ fn pie_slices_and_colour_bar_ends() {
 fn panel_shows_input_output_map_and_titled_text() {
     let map = small_map("tiny-net", "dn");
     let input = RgbImage::from_pixel(32, 32, Rgb([100, 100, 100]));
-    let view = MapView::new(map)
+    let view = MapRun::new(map)
         .with_input(input.clone())
         .with_output(input);
     let fig = plot::panel(&view, &MapStyle::default()).unwrap();
@@ -174,9 +174,9 @@ fn panel_shows_input_output_map_and_titled_text() {
 
 #[test]
 fn layouts_compose_and_check_their_arguments() {
-    let views: Vec<MapView> = ["A", "B"]
+    let views: Vec<MapRun> = ["A", "B"]
         .iter()
-        .flat_map(|m| ["sr", "dn", "dr"].map(|t| MapView::new(small_map(m, t))))
+        .flat_map(|m| ["sr", "dn", "dr"].map(|t| MapRun::new(small_map(m, t))))
         .collect();
     let style = MapStyle::default();
     let grid = plot::grid_by_model_and_task(&views, &style).unwrap();

@@ -190,7 +190,7 @@ fn with_inferences(mut m: CausalEffectMap, strategy: &str, seed: u64, n: usize) 
     m.info.strategy = strategy.into();
     m.info.seed = seed;
     m.info.stages.insert(
-        "all".into(),
+        cem::map::RunStage::Full,
         StageStats {
             inferences: n,
             seconds: 1.0,

@@ -260,8 +260,12 @@ fn cells_beyond_the_halo_plus_the_receptive_field_have_exactly_zero_effect() {
         }
         // at least the 8 cells sharing an edge with the ROI (corners may stay under tol)
         assert!(near >= 8, "{task:?}: {near} cells within reach matter");
-        let loc = &local.info.extra["locality"];
-        assert_eq!(loc["local"], true, "{task:?}: {loc}");
+        let loc = local
+            .info
+            .locality
+            .as_ref()
+            .expect("the locality check ran");
+        assert!(loc.local, "{task:?}: {loc:?}");
     }
 }
 
@@ -273,7 +277,7 @@ fn a_halo_wider_than_a_cell_runs_on_the_whole_input() {
         sigma: 3.0,
     };
     let map = quiet().run(&model, &truth(), &task, ROI).unwrap();
-    assert_eq!(map.info.extra["locality"], "off");
+    assert_eq!(map.info.locality, None);
 }
 
 #[test]
@@ -413,7 +417,7 @@ fn cem_map_runs_sr_up_end_to_end() {
     // --scale is the downscale factor of sr-up (the model itself runs at scale 1)
     assert_eq!(map.info.degradation["scale"], 2);
     assert!(map.cells.iter().any(|c| c.effect_db != 0.0));
-    let input = load_rgb(out.join(cem::plot::INPUT_NAME)).unwrap();
+    let input = load_rgb(out.join(cem::map::INPUT_NAME)).unwrap();
     assert_eq!(
         input,
         BicubicUpsampled::new(2).unwrap().degrade(&truth()).unwrap()

@@ -3,8 +3,9 @@
 
 use super::files::{StoredLam, LAM_JSON};
 use crate::error::{Error, Result};
+use crate::map::MapRun;
 use crate::plot::{
-    colorbar, fit, map_image, pie, with_roi_box, Align, Figure, MapStyle, MapView, Op, Shares,
+    colorbar, fit, map_image, pie, with_roi_box, Align, Figure, MapStyle, Op, Shares,
 };
 use std::path::{Path, PathBuf};
 
@@ -41,8 +42,8 @@ pub fn find_lams(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// when both name one).
 pub fn pair_lams_with_maps(
     lams: Vec<StoredLam>,
-    maps: Vec<MapView>,
-) -> Result<Vec<(StoredLam, MapView)>> {
+    maps: Vec<MapRun>,
+) -> Result<Vec<(StoredLam, MapRun)>> {
     let mut pairs = Vec::new();
     for lam in lams {
         let found = maps.iter().find(|v| {
@@ -77,7 +78,7 @@ pub fn pair_lams_with_maps(
 
 /// Fig. 7: one row per model: LAM blended over the input (DI in the caption), the
 /// causal effect map, its pie and colour bar.
-pub fn lam_vs_cem(rows: &[(StoredLam, MapView)], style: &MapStyle) -> Result<Figure> {
+pub fn lam_vs_cem(rows: &[(StoredLam, MapRun)], style: &MapStyle) -> Result<Figure> {
     let tile = 240u32;
     let (margin, gap, side_w, title_h, row_h) = (16i32, 16i32, 200i32, 28i32, tile as i32 + 56);
     let width = margin * 2 + 2 * (tile as i32 + gap) + side_w;

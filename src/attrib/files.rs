@@ -113,7 +113,7 @@ impl LamMap {
         std::fs::write(&json, serde_json::to_vec_pretty(&info)?)
             .map_err(|e| Error::io(&json, e))?;
         save_rgb(&self.picture()?, dir.join(LAM_PNG))?;
-        save_rgb(&self.input, dir.join(crate::plot::INPUT_NAME))
+        save_rgb(&self.input, dir.join(crate::map::INPUT_NAME))
     }
 
     /// Called by evcxr: the two blended pictures and the diffusion index.
@@ -165,7 +165,7 @@ impl StoredLam {
             path: npy.clone(),
             reason: e.to_string(),
         })?;
-        let input = load_rgb(dir.join(crate::plot::INPUT_NAME))?;
+        let input = load_rgb(dir.join(crate::map::INPUT_NAME))?;
         if map.dim() != (input.height() as usize, input.width() as usize) {
             return Err(Error::ResultFile {
                 path: npy,

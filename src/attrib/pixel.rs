@@ -20,8 +20,7 @@ pub const PIXEL_CSV: &str = "pixel.csv";
 pub const PIXEL_JSON: &str = "pixel.json";
 /// File name of the figure.
 pub const PIXEL_PNG: &str = "pixel.png";
-/// Ground truth saved beside a map by `cem map`.
-pub const HR_NAME: &str = "hr.png";
+pub use crate::map::HR_NAME;
 
 /// What the experiment needs from a map folder written by `cem map`: the map, its
 /// degraded input (`input.png`), its ground truth (`hr.png`) and which model made it.
@@ -38,25 +37,22 @@ pub struct MapFolder {
 }
 
 impl MapFolder {
-    /// Reads `cem.json`/`cem.csv`, `input.png` and `hr.png` from `dir`.
+    /// Reads the result folder `dir` ([`crate::map::MapRun::load`]), which must hold
+    /// `input.png` and `hr.png`.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let map = crate::map::load(dir)?;
-        let need = |name: &str| {
-            let p = dir.join(name);
-            if !p.is_file() {
-                return Err(Error::ResultFile {
-                    path: p,
-                    reason: format!("the map folder lacks {name} (written by cem map since the pixel experiment; run it again)"),
-                });
-            }
-            crate::image::load_rgb(&p)
+        let run = crate::map::MapRun::load(dir)?;
+        let need = |image: Option<RgbImage>, name: &str| {
+            image.ok_or_else(|| Error::ResultFile {
+                path: dir.join(name),
+                reason: format!("the map folder lacks {name} (written by cem map since the pixel experiment; run it again)"),
+            })
         };
         Ok(MapFolder {
             dir: dir.to_path_buf(),
-            input: need(crate::plot::INPUT_NAME)?,
-            truth: need(HR_NAME)?,
-            map,
+            input: need(run.input, crate::map::INPUT_NAME)?,
+            truth: need(run.hr, HR_NAME)?,
+            map: run.map,
         })
     }
 
@@ -64,10 +60,8 @@ impl MapFolder {
     pub fn model_spec(&self) -> Result<String> {
         self.map
             .info
-            .extra
-            .get("model_spec")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
+            .model_spec
+            .clone()
             .ok_or_else(|| Error::ResultFile {
                 path: self.dir.join(crate::map::JSON_NAME),
                 reason:

@@ -13,16 +13,7 @@ use std::path::Path;
 pub const TRACE_CSV: &str = "trace.csv";
 const HEADER: &str = "row,col,draw,psnr_db";
 
-/// One traced cell: its draws' ROI PSNRs, in draw order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trace {
-    /// Grid row.
-    pub row: u32,
-    /// Grid column.
-    pub col: u32,
-    /// ROI PSNR after each intervention, in dB.
-    pub psnr_db: Vec<f64>,
-}
+pub use crate::map::Trace;
 
 impl Trace {
     /// The running mean effect `O - mean(psnr_1..n)` for `n = 1..`, in dB (without
@@ -55,27 +46,7 @@ impl Traces {
     /// The traces a map computed with [`crate::engine::Cem::trace`] carries (empty if
     /// none were asked for).
     pub fn of(map: &CausalEffectMap) -> Result<Self> {
-        let mut traces = Vec::new();
-        if let Some(list) = map.info.extra.get("traces").and_then(|t| t.as_array()) {
-            for t in list {
-                let bad =
-                    || Error::invalid("map traces", t.to_string(), "expected {row, col, psnr_db}");
-                let num = |k: &str| t.get(k).and_then(|v| v.as_u64()).ok_or_else(bad);
-                let psnr = t
-                    .get("psnr_db")
-                    .and_then(|v| v.as_array())
-                    .ok_or_else(bad)?
-                    .iter()
-                    // serde_json keeps an infinite PSNR (identical ROI) as null
-                    .map(|v| v.as_f64().unwrap_or(f64::INFINITY))
-                    .collect();
-                traces.push(Trace {
-                    row: num("row")? as u32,
-                    col: num("col")? as u32,
-                    psnr_db: psnr,
-                });
-            }
-        }
+        let traces = map.info.traces.clone();
         Ok(Traces {
             model: map.info.model.clone(),
             original_psnr: map.info.original_psnr,

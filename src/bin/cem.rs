@@ -799,25 +799,15 @@ fn map_command(a: MapArgs) -> Result<()> {
         _ => cem.degradation(&task, &hr)?,
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut map = cem.run_with(model.as_ref(), &hr, degradation.as_ref(), roi)?;
+    let mut run = cem.run_with(model.as_ref(), &hr, degradation.as_ref(), roi)?;
     // which model made the map, for `cem pixel-opt`
-    if let Some(spec) = &a.model {
-        map.info.extra["model_spec"] = serde_json::Value::String(spec.to_string_lossy().into());
-    }
-    cem::map::save(&map, &a.out)?;
+    run.map.info.model_spec = a.model.as_ref().map(|m| m.to_string_lossy().into_owned());
+    // the map with the input, output and ground truth it was measured on, for `cem plot`
+    run.save(&a.out)?;
     if !a.traces.is_empty() {
-        cem::attrib::Traces::of(&map)?.save(&a.out)?;
+        cem::attrib::Traces::of(&run)?.save(&a.out)?;
     }
-    // the model's input and output beside the map, for `cem plot`
-    let input = match &a.input {
-        Some(p) => load_rgb(p)?,
-        None => degradation.degrade(&hr)?,
-    };
-    let scale = degradation.scale();
-    let output = forward_checked(model.as_ref(), &to_tensor(&input, device), scale)?;
-    save_rgb(&input, a.out.join(cem::plot::INPUT_NAME))?;
-    save_rgb(&tensor_to_rgb(&output)?, a.out.join(cem::plot::OUTPUT_NAME))?;
-    save_rgb(&hr, a.out.join(cem::attrib::HR_NAME))?;
+    let map = run.map;
     println!("{}", cem::demo::locality_line(&map));
     println!("{}", map.table1_line());
     Ok(())

@@ -94,7 +94,7 @@ impl Checkpoint {
             Some(_) => {}
         }
         for (stage, values) in &self.results {
-            if !STAGES.iter().any(|s| s.name == stage) {
+            if !STAGES.iter().any(|s| s.name() == stage) {
                 return Err(format!("unknown stage '{stage}'"));
             }
             // None is a perfect ROI (+inf PSNR); anything stored must be a finite number
@@ -131,8 +131,8 @@ impl Checkpoint {
             });
         }
         if stored.len() < planned
-            && stage == COARSE.name
-            && self.results.get(FINE.name).is_some_and(|v| !v.is_empty())
+            && stage == COARSE.name()
+            && self.results.get(FINE.name()).is_some_and(|v| !v.is_empty())
         {
             return Err(Error::ResultFile {
                 path: self.path_or_none(),

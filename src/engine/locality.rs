@@ -34,9 +34,9 @@ use super::runner::{intervention, write_patch};
 use crate::error::Result;
 use crate::image::{raw_to_tensor, Roi};
 use crate::library::Sampling;
+pub use crate::map::{Locality, Region, Trial};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::{Kind, Tensor};
 
@@ -47,65 +47,6 @@ pub const DEFAULT_CHECKS: usize = 8;
 /// (float rounding of a deep network on differently sized inputs stays far below it;
 /// a change this small moves a u8 value in at most ~2% of pixels, by one level).
 pub const ROUNDING_FLOOR: f64 = 0.02;
-
-/// A cell-aligned rectangle of the input, in input pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Region {
-    /// Left edge.
-    pub x: u32,
-    /// Top edge.
-    pub y: u32,
-    /// Width.
-    pub width: u32,
-    /// Height.
-    pub height: u32,
-}
-
-/// One tried margin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Trial {
-    /// Margin in cells around the ROI's cells.
-    pub cells: u32,
-    /// Whether both conditions held.
-    pub passed: bool,
-    /// Why it failed, if it did.
-    pub reason: String,
-    /// Largest difference seen between an ROI output and the whole image's, in u8
-    /// levels (before rounding).
-    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
-    pub max_diff_levels: f64,
-    /// ROI values whose rounded u8 value differed from the whole image's (crop and
-    /// interventions together), including flips explained by rounding alone.
-    #[serde(default)]
-    pub u8_flips: usize,
-}
-
-/// What the check found; stored in the map's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Locality {
-    /// Whether the model is local at some margin smaller than the image.
-    pub local: bool,
-    /// The crop interventions run on (input pixels), when local.
-    pub crop: Option<Region>,
-    /// The margin in cells around the ROI's cells, when local.
-    pub margin_cells: Option<u32>,
-    /// The same margin in input pixels.
-    pub margin_px: Option<u32>,
-    /// Outside interventions tried per margin.
-    pub checks: usize,
-    /// Every margin tried, in order.
-    pub trials: Vec<Trial>,
-    /// Model inferences the check used.
-    pub inferences: usize,
-    /// Seconds the check took.
-    pub seconds: f64,
-    /// The tolerance used, in u8 levels (see the module docs).
-    #[serde(default)]
-    pub tolerance_levels: f64,
-    /// The model's run-to-run noise on the ROI, in u8 levels.
-    #[serde(default, deserialize_with = "crate::map::files::f64_or_nan")]
-    pub noise_levels: f64,
-}
 
 /// The locality check of one run.
 pub(crate) struct Probe<'a> {

@@ -13,9 +13,12 @@ use super::stop;
 use super::strategy::sample_cells;
 use crate::degrade::{Degradation, Task};
 use crate::error::{Error, Result};
-use crate::image::{psnr_from_mse, to_tensor, Roi, RoiMeter};
+use crate::image::{psnr_from_mse, tensor_to_rgb, to_tensor, Roi, RoiMeter};
 use crate::library::Library;
-use crate::map::{zero_below, CausalEffectMap, Cell, CellKind, MapInfo, Stage, StageStats};
+use crate::map::{
+    zero_below, CausalEffectMap, Cell, CellKind, MapInfo, MapRun, RunStage, Stage, StageStats,
+    Trace,
+};
 use crate::model::{device_name, forward_checked, Model};
 use ::image::RgbImage;
 use std::collections::{BTreeMap, HashMap};
@@ -25,14 +28,10 @@ use tch::{Device, Tensor};
 
 impl Cem {
     /// Computes the map of `model` for the ground truth `hr` degraded by `task`
-    /// (seeded with this builder's seed), for the ROI `roi` in output pixels.
-    pub fn run(
-        &self,
-        model: &dyn Model,
-        hr: &RgbImage,
-        task: &Task,
-        roi: Roi,
-    ) -> Result<CausalEffectMap> {
+    /// (seeded with this builder's seed), for the ROI `roi` in output pixels. The
+    /// result holds the map with its record, the degraded input, the model's output
+    /// (u8, as measured) and `hr`.
+    pub fn run(&self, model: &dyn Model, hr: &RgbImage, task: &Task, roi: Roi) -> Result<MapRun> {
         let degradation = self.degradation(task, hr)?;
         self.run_with(model, hr, degradation.as_ref(), roi)
     }
@@ -44,7 +43,7 @@ impl Cem {
         hr: &RgbImage,
         degradation: &dyn Degradation,
         roi: Roi,
-    ) -> Result<CausalEffectMap> {
+    ) -> Result<MapRun> {
         self.check()?;
         stop::clear_stop();
         let scale = degradation.scale();
@@ -67,6 +66,7 @@ impl Cem {
         let meter = RoiMeter::new(hr, roi, device)?;
         let original = forward_checked(model, &base, scale)?;
         let o = psnr_from_mse(meter.mse_tensor(&original)?.double_value(&[0]));
+        let output = tensor_to_rgb(&original)?;
         let batch_size = self
             .batch_size
             .unwrap_or_else(|| auto_batch(device, &input, scale));
@@ -121,7 +121,7 @@ impl Cem {
         let mut record = BTreeMap::new();
         if let Some(l) = &locality {
             record.insert(
-                "locality".to_string(),
+                RunStage::Locality,
                 StageStats {
                     inferences: l.inferences,
                     seconds: l.seconds,
@@ -139,19 +139,20 @@ impl Cem {
         progress.finish_and_clear();
         let Stages { runner, record, .. } = stages;
         let map_cells = make_cells(&grid, &samples_of, o, self.tol);
-        let traces: Vec<serde_json::Value> = self
+        let traces = self
             .trace
             .iter()
-            .map(|&(r, c)| {
-                let draws = samples_of
-                    .get(&(r * grid.cols + c))
+            .map(|&(row, col)| Trace {
+                row,
+                col,
+                psnr_db: samples_of
+                    .get(&(row * grid.cols + col))
                     .map(|(v, _)| v.clone())
-                    .unwrap_or_default();
-                serde_json::json!({ "row": r, "col": c, "psnr_db": draws })
+                    .unwrap_or_default(),
             })
             .collect();
-        let mut info = MapInfo {
-            format: 1,
+        let info = MapInfo {
+            format: crate::map::files::FORMAT,
             cem_version: env!("CARGO_PKG_VERSION").to_string(),
             model: model.name(),
             image: self.image_name.clone().unwrap_or_else(|| "image".into()),
@@ -172,20 +173,22 @@ impl Cem {
             original_psnr: o,
             stages: record,
             batch_size: runner.batch_size,
-            extra: serde_json::json!({ "locality": locality.as_ref().map_or(
-                serde_json::Value::String("off".into()),
-                |l| serde_json::to_value(l).unwrap_or_default(),
-            )}),
+            locality,
+            traces,
+            model_spec: None,
         };
-        if !traces.is_empty() {
-            info.extra["traces"] = serde_json::Value::Array(traces);
-        }
         ckpt.finish()?;
-        Ok(CausalEffectMap {
+        let map = CausalEffectMap {
             rows: grid.rows,
             cols: grid.cols,
             cells: map_cells,
             info,
+        };
+        Ok(MapRun {
+            map,
+            input: Some(input),
+            output: Some(output),
+            hr: Some(hr.clone()),
         })
     }
 

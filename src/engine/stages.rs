@@ -10,33 +10,40 @@ use super::stop;
 use super::CHECKPOINT_EVERY_S;
 use crate::error::{Error, Result};
 use crate::library::Sampling;
-use crate::map::StageStats;
+use crate::map::{RunStage, StageStats};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// A stage's name (its key in the checkpoint and the map's record) and its number
-/// (part of every intervention's seed, so stages draw independent patches).
+/// A stage (its key in the checkpoint and the map's record) and its number (part of
+/// every intervention's seed, so stages draw independent patches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StageId {
-    pub name: &'static str,
+    pub stage: RunStage,
     pub id: u64,
+}
+
+impl StageId {
+    /// The stage's name in checkpoints.
+    pub fn name(&self) -> &'static str {
+        self.stage.as_str()
+    }
 }
 
 /// The coarse stage of coarse-to-fine (Eq. 3).
 pub(crate) const COARSE: StageId = StageId {
-    name: "coarse",
+    stage: RunStage::Coarse,
     id: 0,
 };
 /// The fine stage of coarse-to-fine (Eq. 4).
 pub(crate) const FINE: StageId = StageId {
-    name: "fine",
+    stage: RunStage::Fine,
     id: 1,
 };
 /// The full pipeline's one stage (Eq. 2).
 pub(crate) const FULL: StageId = StageId {
-    name: "full",
+    stage: RunStage::Full,
     id: 2,
 };
 
@@ -52,7 +59,7 @@ pub(crate) struct Stages<'r, 'a> {
     /// Print notes (e.g. a resume) for the user.
     pub notes: bool,
     /// Inferences and seconds per finished stage.
-    pub record: BTreeMap<String, StageStats>,
+    pub record: BTreeMap<RunStage, StageStats>,
 }
 
 impl Stages<'_, '_> {
@@ -65,7 +72,7 @@ impl Stages<'_, '_> {
     /// Runs one stage over `items`, resuming from and saving to the checkpoint, and
     /// records its stats; returns each item's ROI PSNR after intervention.
     pub fn run(&mut self, stage: StageId, sampling: Sampling, items: &[Item]) -> Result<Vec<f64>> {
-        let name = stage.name;
+        let name = stage.name();
         let mut results = self.ckpt.take(name, items.len())?;
         if !results.is_empty() {
             self.note(format!(
@@ -106,7 +113,7 @@ impl Stages<'_, '_> {
             return Err(e);
         }
         self.record.insert(
-            name.to_string(),
+            stage.stage,
             StageStats {
                 inferences: results.len(),
                 seconds,

@@ -1,4 +1,9 @@
-//! `cem.csv` (one row per cell) and `cem.json` (everything else), written atomically.
+//! A map's files, written atomically: `cem.csv` (one row per cell), `cem.json` (the
+//! record and a summary) and `cem.npy` (the effect grid for NumPy).
+//!
+//! Format versions of `cem.json`: 2 (this version) keeps the locality record, the
+//! traces and the model's name as typed fields; 1 kept them under `extra`
+//! (`extra.locality` was `"off"` or the record). Both are read.
 
 use super::{CausalEffectMap, Cell, CellKind, MapInfo, Stage};
 use crate::error::{Error, Result};
@@ -9,9 +14,20 @@ use std::path::Path;
 pub const CSV_NAME: &str = "cem.csv";
 /// File name of the metadata.
 pub const JSON_NAME: &str = "cem.json";
+/// File name of the effect grid as a NumPy array (`rows x cols` float64, `inf` for
+/// ROI cells), for `numpy.load`.
+pub const NPY_NAME: &str = "cem.npy";
+/// File name of the model input saved beside a map (`cem map`, `cem demo`).
+pub const INPUT_NAME: &str = "input.png";
+/// File name of the model output saved beside a map (u8, as the ROI PSNR measures it).
+pub const OUTPUT_NAME: &str = "output.png";
+/// File name of the ground truth saved beside a map.
+pub const HR_NAME: &str = "hr.png";
 const CSV_HEADER: &str = "row,col,effect_db,samples,std_err,kind";
-/// The result files' format version this crate writes and reads.
-pub(crate) const FORMAT: u32 = 1;
+/// The result files' format version this crate writes.
+pub(crate) const FORMAT: u32 = 2;
+/// The oldest format version this crate reads.
+const OLDEST_FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct JsonFile {
@@ -94,7 +110,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-/// Saves `map` as `dir/cem.csv` and `dir/cem.json` (creating `dir`).
+/// Saves `map` as `dir/cem.csv`, `dir/cem.json` and `dir/cem.npy` (creating `dir`).
+/// A whole result with its images: [`super::MapRun::save`].
 pub fn save(map: &CausalEffectMap, dir: impl AsRef<Path>) -> Result<()> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -134,8 +151,37 @@ pub fn save(map: &CausalEffectMap, dir: impl AsRef<Path>) -> Result<()> {
         },
         cell_stages: map.cells.iter().map(|c| c.stage).collect(),
     };
+    let npy_path = dir.join(NPY_NAME);
+    let mut npy = Vec::new();
+    ndarray_npy::WriteNpyExt::write_npy(&map.effects(), &mut npy).map_err(|e| {
+        Error::ResultFile {
+            path: npy_path.clone(),
+            reason: format!("cannot encode the effect grid: {e}"),
+        }
+    })?;
     write_atomic(&dir.join(CSV_NAME), csv.as_bytes())?;
+    write_atomic(&npy_path, &npy)?;
     write_atomic(&dir.join(JSON_NAME), &serde_json::to_vec_pretty(&json)?)
+}
+
+/// `cem.json` of format 1 as format 2: `extra.locality` (`"off"` or the record),
+/// `extra.traces` and `extra.model_spec` become fields.
+fn upgrade_v1(json: &mut serde_json::Value) {
+    let Some(obj) = json.as_object_mut() else {
+        return;
+    };
+    let extra = obj.remove("extra").unwrap_or_default();
+    let locality = match extra.get("locality") {
+        Some(l) if l.is_object() => l.clone(),
+        _ => serde_json::Value::Null,
+    };
+    obj.insert("locality".into(), locality);
+    for key in ["traces", "model_spec"] {
+        if let Some(v) = extra.get(key) {
+            obj.insert(key.into(), v.clone());
+        }
+    }
+    obj.insert("format".into(), FORMAT.into());
 }
 
 /// Loads a map saved by [`save`] from `dir` (or from the path of its `cem.csv`/`cem.json`).
@@ -153,17 +199,25 @@ pub fn load(path: impl AsRef<Path>) -> Result<CausalEffectMap> {
         reason,
     };
     let text = std::fs::read_to_string(&json_path).map_err(|e| Error::io(&json_path, e))?;
-    let json: JsonFile = serde_json::from_str(&text).map_err(|e| bad(&json_path, e.to_string()))?;
-    if json.info.format != FORMAT {
-        return Err(bad(
-            &json_path,
-            format!(
-                "unknown \"format\" version {} (this cem {} reads version {FORMAT})",
-                json.info.format,
-                env!("CARGO_PKG_VERSION")
-            ),
-        ));
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(&json_path, e.to_string()))?;
+    let format = value.get("format").and_then(|f| f.as_u64());
+    match format {
+        Some(f) if f == FORMAT as u64 => {}
+        Some(f) if f == OLDEST_FORMAT as u64 => upgrade_v1(&mut value),
+        _ => {
+            return Err(bad(
+                &json_path,
+                format!(
+                    "unknown \"format\" version {} (this cem {} reads versions {OLDEST_FORMAT} to {FORMAT})",
+                    value.get("format").unwrap_or(&serde_json::Value::Null),
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ))
+        }
     }
+    let json: JsonFile =
+        serde_json::from_value(value).map_err(|e| bad(&json_path, e.to_string()))?;
     let csv = std::fs::read_to_string(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
     let mut lines = csv.lines();
     if lines.next().map(str::trim) != Some(CSV_HEADER) {

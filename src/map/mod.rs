@@ -1,11 +1,27 @@
 //! The result: a [`CausalEffectMap`], its Table I statistics, the similarity score of
-//! Table III, and its files (`cem.csv` + `cem.json`).
+//! Table III, its record ([`MapInfo`]), the whole result of a run ([`MapRun`]: the
+//! map with its input, output and ground truth) and their files.
+//!
+//! | file | holds | written by |
+//! |---|---|---|
+//! | `cem.csv` | one row per cell: effect, samples, standard error, kind | [`save`] |
+//! | `cem.json` | the record ([`MapInfo`]), cell stages, a summary | [`save`] |
+//! | `cem.npy` | the effect grid, `rows x cols` float64 | [`save`] |
+//! | `input.png`, `output.png`, `hr.png` | the images of a run | [`MapRun::save`] |
+//!
+//! Arrays: [`CausalEffectMap::effects`], [`CausalEffectMap::samples`],
+//! [`CausalEffectMap::std_err`], [`CausalEffectMap::kinds`] (`ndarray`).
 
+mod arrays;
 pub(crate) mod files;
 mod lock;
+mod record;
+mod run;
 
-pub use files::{load, save, CSV_NAME, JSON_NAME};
+pub use files::{load, save, CSV_NAME, HR_NAME, INPUT_NAME, JSON_NAME, NPY_NAME, OUTPUT_NAME};
 pub use lock::{FolderLock, LOCK_NAME};
+pub use record::{Locality, MapInfo, Region, RunStage, StageStats, Trace, Trial};
+pub use run::MapRun;
 
 use serde::{Deserialize, Serialize};
 
@@ -124,66 +140,6 @@ impl Counts {
     }
 }
 
-/// Per-stage bookkeeping.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StageStats {
-    /// Model inferences (one per intervention).
-    pub inferences: usize,
-    /// Wall time in seconds (summed over resumed runs).
-    pub seconds: f64,
-}
-
-/// Everything about a map except its cells: what was run, on what, and how long it took.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MapInfo {
-    /// Format version of the result files.
-    pub format: u32,
-    /// The crate version that made it.
-    pub cem_version: String,
-    /// Model name.
-    pub model: String,
-    /// Image name (file name, or a label).
-    pub image: String,
-    /// Task name (`sr`, `dn`, `dr` or a custom degradation's).
-    pub task: String,
-    /// The degradation's settings and seed.
-    pub degradation: serde_json::Value,
-    /// Intervention library description.
-    pub library: String,
-    /// Number of patches in the library.
-    pub library_size: usize,
-    /// Strategy label (`C3F50`, `C3F50-U`, `Full500`, ...).
-    pub strategy: String,
-    /// Strategy details (coarse/fine counts, T, sampling).
-    pub settings: serde_json::Value,
-    /// The ROI in output pixels.
-    pub roi: crate::image::Roi,
-    /// Block size in output pixels.
-    pub block: u32,
-    /// SR scale (1 for restoration).
-    pub scale: u32,
-    /// Tolerance in dB.
-    pub tol: f64,
-    /// The one seed every random choice came from.
-    pub seed: u64,
-    /// Device name.
-    pub device: String,
-    /// Output image width.
-    pub width: u32,
-    /// Output image height.
-    pub height: u32,
-    /// Original ROI PSNR `O` in dB (NaN when unknown, e.g. an imported map).
-    #[serde(deserialize_with = "files::f64_or_nan")]
-    pub original_psnr: f64,
-    /// Per stage (`coarse`, `fine`, `full`): inferences and seconds.
-    pub stages: std::collections::BTreeMap<String, StageStats>,
-    /// Batch size used.
-    pub batch_size: usize,
-    /// Free-form extra facts (e.g. a locality crop).
-    #[serde(default)]
-    pub extra: serde_json::Value,
-}
-
 /// A causal effect map: one [`Cell`] per block of the input, row-major, plus [`MapInfo`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CausalEffectMap {
@@ -195,38 +151,6 @@ pub struct CausalEffectMap {
     pub cells: Vec<Cell>,
     /// What was run.
     pub info: MapInfo,
-}
-
-impl MapInfo {
-    /// Info for a map made outside the engine (an import, a hand-made test map):
-    /// the given names and geometry; no library, strategy `imported`, seed 0, no
-    /// inferences. Set the other public fields as needed.
-    pub fn new(model: &str, task: &str, image: &str, roi: crate::image::Roi, block: u32) -> Self {
-        MapInfo {
-            format: 1,
-            cem_version: env!("CARGO_PKG_VERSION").to_string(),
-            model: model.into(),
-            image: image.into(),
-            task: task.into(),
-            degradation: serde_json::Value::Null,
-            library: String::new(),
-            library_size: 0,
-            strategy: "imported".into(),
-            settings: serde_json::Value::Null,
-            roi,
-            block,
-            scale: 1,
-            tol: 0.01,
-            seed: 0,
-            device: String::new(),
-            width: 0,
-            height: 0,
-            original_psnr: f64::NAN,
-            stages: Default::default(),
-            batch_size: 0,
-            extra: serde_json::Value::Null,
-        }
-    }
 }
 
 impl CausalEffectMap {
@@ -292,14 +216,6 @@ impl CausalEffectMap {
     /// The cell at `(row, col)`.
     pub fn cell(&self, row: u32, col: u32) -> &Cell {
         &self.cells[(row * self.cols + col) as usize]
-    }
-
-    /// Effects as a row-major grid of `rows x cols` (`+inf` for ROI cells).
-    pub fn effects(&self) -> Vec<Vec<f64>> {
-        self.cells
-            .chunks(self.cols as usize)
-            .map(|r| r.iter().map(|c| c.effect_db).collect())
-            .collect()
     }
 
     /// Counts of Table I; ROI cells count as positive, as in the reference.

@@ -6,95 +6,18 @@ use super::colors::task_bound;
 use super::figure::{Align, Figure, Op};
 use super::parts::{colorbar, fit, map_image, pie, with_roi_box, MapStyle, Shares};
 use crate::error::{Error, Result};
-use crate::image::load_rgb;
-use crate::map::{self, CausalEffectMap};
+use crate::map::{CausalEffectMap, MapRun};
 use crate::stats::{column_floats, column_strings, task_title, Table};
 use image::RgbImage;
 use std::collections::HashMap;
-use std::path::Path;
 
-/// A map with the images that make its figures: the model input, the model output.
-#[derive(Clone, Debug)]
-pub struct MapView {
-    /// The map.
-    pub map: CausalEffectMap,
-    /// The (degraded) model input; the map is blended over it.
-    pub input: Option<RgbImage>,
-    /// The model output.
-    pub output: Option<RgbImage>,
-}
-
-/// File name of the model input saved beside a map (`cem map`, `cem demo`).
-pub const INPUT_NAME: &str = "input.png";
-/// File name of the model output saved beside a map.
-pub const OUTPUT_NAME: &str = "output.png";
-
-impl MapView {
-    /// A view of a map alone.
-    pub fn new(map: CausalEffectMap) -> Self {
-        MapView {
-            map,
-            input: None,
-            output: None,
-        }
-    }
-
-    /// Adds the model input.
-    pub fn with_input(mut self, input: RgbImage) -> Self {
-        self.input = Some(input);
-        self
-    }
-
-    /// Adds the model output.
-    pub fn with_output(mut self, output: RgbImage) -> Self {
-        self.output = Some(output);
-        self
-    }
-
-    /// Loads a result folder: the map, and `input.png` / `output.png` when present.
-    pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let map = map::load(dir)?;
-        let folder = if dir.is_dir() {
-            dir
-        } else {
-            dir.parent().unwrap_or(Path::new("."))
-        };
-        let image = |name: &str| {
-            let p = folder.join(name);
-            if p.is_file() {
-                load_rgb(&p).map(Some)
-            } else {
-                Ok(None)
-            }
-        };
-        Ok(MapView {
-            map,
-            input: image(INPUT_NAME)?,
-            output: image(OUTPUT_NAME)?,
-        })
-    }
-
-    /// The images this view lacks (`input.png`, `output.png`), whose panels a figure
-    /// leaves out.
-    pub fn missing_images(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.input.is_none() {
-            v.push(INPUT_NAME);
-        }
-        if self.output.is_none() {
-            v.push(OUTPUT_NAME);
-        }
-        v
-    }
-
-    fn label(&self) -> String {
-        format!(
-            "{} · {}",
-            self.map.info.model,
-            self.map.info.task.to_uppercase()
-        )
-    }
+/// `"model · TASK"`, a figure's label for a result.
+fn label(view: &MapRun) -> String {
+    format!(
+        "{} · {}",
+        view.map.info.model,
+        view.map.info.task.to_uppercase()
+    )
 }
 
 const MARGIN: i32 = 16;
@@ -114,7 +37,7 @@ fn range_or_zero(map: &CausalEffectMap) -> (f64, f64) {
 /// **The one-map panel**: input with the ROI boxed, model output, the map, and its pie
 /// with the colour bar, titled with model, task, image and ROI PSNR. Images the view
 /// lacks are left out.
-pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
+pub fn panel(view: &MapRun, style: &MapStyle) -> Result<Figure> {
     let tile: u32 = 256;
     let m = &view.map;
     let mut tiles: Vec<(RgbImage, String)> = Vec::new();
@@ -143,7 +66,7 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
     };
     let title = format!(
         "{} · {} · ROI {}{psnr}",
-        view.label(),
+        label(view),
         m.info.image,
         m.info.roi
     );
@@ -190,7 +113,7 @@ pub fn panel(view: &MapView, style: &MapStyle) -> Result<Figure> {
 }
 
 /// Several panels, one under another.
-pub fn panels(views: &[MapView], style: &MapStyle) -> Result<Figure> {
+pub fn panels(views: &[MapRun], style: &MapStyle) -> Result<Figure> {
     let parts = views
         .iter()
         .map(|v| panel(v, style))
@@ -212,7 +135,7 @@ fn no_maps() -> Error {
 
 /// One map tile with its pie and colour bar underneath, `tile` wide.
 fn map_cell(
-    view: &MapView,
+    view: &MapRun,
     tile: u32,
     style: &MapStyle,
     axis: Option<(f64, f64)>,
@@ -252,7 +175,7 @@ fn map_cell(
 /// **A grid of maps** with row and column titles (Fig. 9b, 11). `cells[r][c]` is the
 /// map at row `r`, column `c`, or `None` for an empty slot.
 pub fn grid(
-    cells: &[Vec<Option<&MapView>>],
+    cells: &[Vec<Option<&MapRun>>],
     row_titles: &[String],
     col_titles: &[String],
     style: &MapStyle,
@@ -307,7 +230,7 @@ pub fn grid(
 
 /// A grid with one row per model and one column per task (SR, DN, DR order), as in
 /// Fig. 11; with several maps in a slot the first is drawn.
-pub fn grid_by_model_and_task(views: &[MapView], style: &MapStyle) -> Result<Figure> {
+pub fn grid_by_model_and_task(views: &[MapRun], style: &MapStyle) -> Result<Figure> {
     let mut models: Vec<String> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     for v in views {
@@ -320,7 +243,7 @@ pub fn grid_by_model_and_task(views: &[MapView], style: &MapStyle) -> Result<Fig
     }
     let rank = |t: &str| ["sr", "dn", "dr"].iter().position(|x| *x == t).unwrap_or(3);
     tasks.sort_by_key(|t| rank(t));
-    let cells: Vec<Vec<Option<&MapView>>> = models
+    let cells: Vec<Vec<Option<&MapRun>>> = models
         .iter()
         .map(|m| {
             tasks
@@ -339,7 +262,7 @@ pub fn grid_by_model_and_task(views: &[MapView], style: &MapStyle) -> Result<Fig
 
 /// **Side by side** (Fig. 7, 9a, 12d, 13d): maps in a row with titles (default: the
 /// model names), a pie under each, and one colour bar for all, over their joint range.
-pub fn compare(views: &[MapView], titles: Option<&[String]>, style: &MapStyle) -> Result<Figure> {
+pub fn compare(views: &[MapRun], titles: Option<&[String]>, style: &MapStyle) -> Result<Figure> {
     if views.is_empty() {
         return Err(no_maps());
     }

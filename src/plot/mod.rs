@@ -9,9 +9,10 @@
 //! min and max effect (plotters has none; [`colorbar`] builds one).
 //!
 //! ```no_run
-//! use cem::plot::{panel, MapStyle, MapView};
+//! use cem::map::MapRun;
+//! use cem::plot::{panel, MapStyle};
 //! # fn main() -> cem::Result<()> {
-//! let view = MapView::load("out/demo")?;        // cem.json + input.png/output.png
+//! let view = MapRun::load("out/demo")?;         // cem.json + input.png/output.png
 //! let fig = panel(&view, &MapStyle::default())?;
 //! fig.save("panel.png")?;                       // or .svg; in evcxr `fig` shows inline
 //! # Ok(()) }
@@ -33,8 +34,9 @@ pub use colors::{
 };
 pub(crate) use figure::register_fonts;
 pub use figure::{Align, Figure, Op};
-pub use layouts::{
-    compare, grid, grid_by_model_and_task, panel, panels, pies, MapView, PieStats, INPUT_NAME,
-    OUTPUT_NAME,
-};
+pub use layouts::{compare, grid, grid_by_model_and_task, panel, panels, pies, PieStats};
 pub use parts::{colorbar, fit, map_image, outline, pie, with_roi_box, MapStyle, Shares};
+
+/// The result folder's type under the name figures used before it became the result
+/// of a run: the same type as [`crate::map::MapRun`].
+pub type MapView = crate::map::MapRun;
