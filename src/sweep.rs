@@ -22,14 +22,12 @@
 use crate::degrade::Task;
 use crate::engine::Cem;
 use crate::error::{Error, Result};
-use crate::image::{tensor_to_rgb, to_tensor};
-use crate::map::CausalEffectMap;
-use crate::model::{forward_checked, Model};
+use crate::map::{CausalEffectMap, MapRun};
+use crate::model::Model;
 use crate::plot::PieStats;
 use crate::stats::MapSet;
 use crate::testset::TestImage;
 use crate::zoo::{Arch, NetConfig, Network};
-use ::image::RgbImage;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -191,31 +189,24 @@ pub fn authors_subjects(dir: impl AsRef<Path>, names: &[&str], device: Device) -
 /// One map with what its figures need.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// The subject's label (also `map.info.model`).
+    /// The subject's label (also `run.map.info.model`).
     pub model: String,
-    /// The test image's name (also `map.info.image`).
+    /// The test image's name (also `run.map.info.image`).
     pub image: String,
     /// The task.
     pub task: Task,
     /// The subject's proposal year.
     pub year: Option<u32>,
-    /// The map.
-    pub map: CausalEffectMap,
-    /// The degraded model input.
-    pub input: RgbImage,
-    /// The model output on it.
-    pub output: RgbImage,
+    /// The map with the degraded input, the model's output and the ground truth.
+    pub run: MapRun,
     /// Wall time of the map, seconds.
     pub seconds: f64,
 }
 
 impl Outcome {
-    /// The map with its input and output, for the figure layouts
-    /// ([`crate::plot::grid`], [`crate::plot::compare`], [`crate::plot::panel`]).
-    pub fn view(&self) -> crate::plot::MapView {
-        crate::plot::MapView::new(self.map.clone())
-            .with_input(self.input.clone())
-            .with_output(self.output.clone())
+    /// The map.
+    pub fn map(&self) -> &CausalEffectMap {
+        &self.run.map
     }
 }
 
@@ -232,24 +223,18 @@ pub fn run(cem: &Cem, subjects: &[Subject], images: &[TestImage], progress: bool
                 .image_name(t.name.clone())
                 .size_multiple(s.size_multiple)
                 .progress(false);
-            let degradation = builder.degradation(&s.task, &t.image)?;
-            let input = degradation.degrade(&t.image)?;
-            let mut map = builder.clone().input(input.clone()).run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
-            map.info.model = s.label.clone();
-            let out_t = forward_checked(s.model.as_ref(), &to_tensor(&input, s.model.device()), degradation.scale())?;
-            let output = tensor_to_rgb(&out_t)?;
+            let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
+            run.map.info.model = s.label.clone();
             let seconds = started.elapsed().as_secs_f64();
             if progress {
-                println!("{:>6.1} s  {}", seconds, map.table1_line());
+                println!("{:>6.1} s  {}", seconds, run.map.table1_line());
             }
             out.push(Outcome {
                 model: s.label.clone(),
                 image: t.name.clone(),
                 task: s.task,
                 year: s.year,
-                map,
-                input,
-                output,
+                run,
                 seconds,
             });
         }
@@ -262,7 +247,7 @@ pub fn map_set(outcomes: &[Outcome]) -> MapSet {
     MapSet::from_maps(
         outcomes
             .iter()
-            .map(|o| (PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)), o.map.clone()))
+            .map(|o| (PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)), o.run.map.clone()))
             .collect(),
     )
 }
@@ -293,16 +278,15 @@ pub fn grid(
         })
     };
     let (rows, cols) = (distinct(&row), distinct(&col));
-    let views: Vec<crate::plot::MapView> = outcomes.iter().map(Outcome::view).collect();
-    let cells: Vec<Vec<Option<&crate::plot::MapView>>> = rows
+    let cells: Vec<Vec<Option<&MapRun>>> = rows
         .iter()
         .map(|r| {
             cols.iter()
                 .map(|c| {
                     outcomes
                         .iter()
-                        .position(|o| row(o) == *r && col(o) == *c)
-                        .map(|i| &views[i])
+                        .find(|o| row(o) == *r && col(o) == *c)
+                        .map(|o| &o.run)
                 })
                 .collect()
         })
@@ -319,8 +303,8 @@ pub fn pie_stats(outcomes: &[Outcome]) -> Result<Vec<PieStats>> {
         .collect();
     let mut stats = PieStats::from_table1(&map_set(outcomes).table1()?, &years)?;
     let task_order: Vec<String> = outcomes.iter().fold(vec![], |mut v, o| {
-        if !v.contains(&o.map.info.task) {
-            v.push(o.map.info.task.clone());
+        if !v.contains(&o.run.map.info.task) {
+            v.push(o.run.map.info.task.clone());
         }
         v
     });
@@ -363,21 +347,21 @@ mod tests {
         let pairs: Vec<(&str, &str)> = out.iter().map(|o| (o.model.as_str(), o.image.as_str())).collect();
         assert_eq!(pairs, [("a-dncnn", "demo"), ("a-dncnn", "chelsea-eye"), ("b-rcan", "demo"), ("b-rcan", "chelsea-eye")]);
         for o in &out {
-            assert_eq!(o.map.info.model, o.model);
-            assert_eq!(o.map.info.image, o.image);
-            assert_eq!((o.map.rows, o.map.cols), (4, 4));
-            assert_eq!(o.input.dimensions(), (32, 32));
-            assert_eq!(o.output.dimensions(), (32, 32));
+            assert_eq!(o.map().info.model, o.model);
+            assert_eq!(o.map().info.image, o.image);
+            assert_eq!((o.map().rows, o.map().cols), (4, 4));
+            let (input, output) = (o.run.input.as_ref().unwrap(), o.run.output.as_ref().unwrap());
+            assert_eq!((input.dimensions(), output.dimensions()), ((32, 32), (32, 32)));
             // the map's original PSNR is the output's ROI PSNR
             let truth = images.iter().find(|t| t.name == o.image).unwrap();
-            let roi = crate::image::roi_psnr(&o.output, &truth.image, truth.roi).unwrap();
-            assert!((roi - o.map.info.original_psnr).abs() < 1e-6, "{roi} vs {}", o.map.info.original_psnr);
+            let roi = crate::image::roi_psnr(output, &truth.image, truth.roi).unwrap();
+            assert!((roi - o.map().info.original_psnr).abs() < 1e-6, "{roi} vs {}", o.map().info.original_psnr);
         }
         let stats = pie_stats(&out).unwrap();
         let names: Vec<(&str, Option<u32>)> = stats.iter().map(|s| (s.model.as_str(), s.year)).collect();
         assert_eq!(names, [("a-dncnn", Some(2017)), ("b-rcan", Some(2018))]);
         // the average of the two maps' shares
-        let mean_pos = (out[0].map.counts().positive_pct() + out[1].map.counts().positive_pct()) / 2.0;
+        let mean_pos = (out[0].map().counts().positive_pct() + out[1].map().counts().positive_pct()) / 2.0;
         assert!((stats[0].shares.positive - mean_pos).abs() < 1e-9);
         // a 2 x 2 grid, models down, images across
         let style = crate::plot::MapStyle::default();
