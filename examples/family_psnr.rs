@@ -42,7 +42,10 @@ fn main() -> cem::Result<()> {
                 .map(|t| Ok((t.name.clone(), gain(&net, &task, &t.image)?)))
                 .collect::<cem::Result<_>>()?;
             let mean = gains.iter().map(|g| g.1).sum::<f64>() / gains.len() as f64;
-            let worst = gains.iter().min_by(|a, b| a.1.total_cmp(&b.1)).expect("ten images");
+            let worst = gains
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("ten images");
             let each: Vec<String> = gains.iter().map(|(n, g)| format!("{n} {g:+.2}")).collect();
             println!(
                 "{} {}: {on_photo:+.2} dB | {mean:+.2} dB, {:+.2} ({}) | {}",

@@ -64,7 +64,11 @@ impl Subject {
         let arch = net.config().arch;
         Subject {
             year: Some(proposal_year(arch)),
-            size_multiple: if matches!(arch, Arch::SwinIr | Arch::SwinIrMix) { 8 } else { 1 },
+            size_multiple: if matches!(arch, Arch::SwinIr | Arch::SwinIrMix) {
+                8
+            } else {
+                1
+            },
             ..Subject::new(label, net, task)
         }
     }
@@ -119,7 +123,11 @@ pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> 
     for name in names {
         let info = crate::zoo::shipped_info(name)?;
         for task in info.tasks() {
-            out.push(Subject::network(shipped_label(&info), info.load(device)?, task));
+            out.push(Subject::network(
+                shipped_label(&info),
+                info.load(device)?,
+                task,
+            ));
         }
     }
     Ok(out)
@@ -134,14 +142,32 @@ pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> 
 pub const AUTHORS_CHECKPOINTS: [(&str, Arch, i64, &str, &str); 12] = [
     ("SRCNN", Arch::Srcnn, 4, "sr", "SRCNN_15000.pth"),
     ("EDSR", Arch::Edsr, 4, "sr", "EDSR-64-16_15000.pth"),
-    ("SRResNet", Arch::SrResNet, 4, "sr", "MSRResNet_net_g_1000000.pth"),
-    ("RCAN_pooling16", Arch::RcanAp16, 4, "sr", "RCAN_pooling16.pth"),
+    (
+        "SRResNet",
+        Arch::SrResNet,
+        4,
+        "sr",
+        "MSRResNet_net_g_1000000.pth",
+    ),
+    (
+        "RCAN_pooling16",
+        Arch::RcanAp16,
+        4,
+        "sr",
+        "RCAN_pooling16.pth",
+    ),
     ("DnCNN", Arch::Dncnn, 1, "dn", "dncnn_color_blind.pth"),
     ("SRResNet_DN", Arch::SrResNet, 1, "dn", "SRResNet_DN.pth"),
     ("RCAN_DN", Arch::Rcan, 1, "dn", "RCAN_DN.pth"),
     ("SRResNet_DR", Arch::SrResNet, 1, "dr", "SRResNet_DR.pth"),
     ("RCAN_DR", Arch::Rcan, 1, "dr", "RCAN_DR.pth"),
-    ("SRResNet_mix", Arch::SrResNetMix, 1, "mixed", "mix_SRResNet.pth"),
+    (
+        "SRResNet_mix",
+        Arch::SrResNetMix,
+        1,
+        "mixed",
+        "mix_SRResNet.pth",
+    ),
     ("RCAN_mix", Arch::RcanMix, 1, "mixed", "mix_RCAN.pth"),
     ("SwinIR_mix", Arch::SwinIrMix, 1, "mixed", "mix_SwinIR.pth"),
 ];
@@ -150,7 +176,11 @@ pub const AUTHORS_CHECKPOINTS: [(&str, Arch, i64, &str, &str); 12] = [
 /// ModelZoo name; SR at x4, DN at sigma 50, DR, and SR (`sr-up`), DN and DR for the
 /// mixed ones, labelled by the name without its task suffix (`RCAN_DN` is `RCAN`). A
 /// name not in the table, or a file not in `dir`, is an error naming it.
-pub fn authors_subjects(dir: impl AsRef<Path>, names: &[&str], device: Device) -> Result<Vec<Subject>> {
+pub fn authors_subjects(
+    dir: impl AsRef<Path>,
+    names: &[&str],
+    device: Device,
+) -> Result<Vec<Subject>> {
     let dir = dir.as_ref();
     let mut out = vec![];
     for name in names {
@@ -213,7 +243,12 @@ impl Outcome {
 /// Maps every subject on every image with `cem` (its seed, strategy, library; the
 /// image name and the subject's size multiple are set per map), subjects outer, images
 /// inner. With `progress`, prints one line per map.
-pub fn run(cem: &Cem, subjects: &[Subject], images: &[TestImage], progress: bool) -> Result<Vec<Outcome>> {
+pub fn run(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+) -> Result<Vec<Outcome>> {
     let mut out = Vec::with_capacity(subjects.len() * images.len());
     for s in subjects {
         for t in images {
@@ -247,7 +282,12 @@ pub fn map_set(outcomes: &[Outcome]) -> MapSet {
     MapSet::from_maps(
         outcomes
             .iter()
-            .map(|o| (PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)), o.run.map.clone()))
+            .map(|o| {
+                (
+                    PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)),
+                    o.run.map.clone(),
+                )
+            })
             .collect(),
     )
 }
@@ -270,12 +310,15 @@ pub fn grid(
     style: &crate::plot::MapStyle,
 ) -> Result<crate::plot::Figure> {
     let distinct = |key: &dyn Fn(&Outcome) -> String| {
-        outcomes.iter().map(key).fold(Vec::<String>::new(), |mut v, k| {
-            if !v.contains(&k) {
-                v.push(k);
-            }
-            v
-        })
+        outcomes
+            .iter()
+            .map(key)
+            .fold(Vec::<String>::new(), |mut v, k| {
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+                v
+            })
     };
     let (rows, cols) = (distinct(&row), distinct(&col));
     let cells: Vec<Vec<Option<&MapRun>>> = rows
@@ -327,7 +370,11 @@ mod tests {
     fn runs_every_subject_on_every_image_and_averages_by_model() {
         tch::manual_seed(0);
         let net = |arch| {
-            Network::new(NetConfig::new(arch, 1).feats(16).blocks(2).groups(1), Device::Cpu).unwrap()
+            Network::new(
+                NetConfig::new(arch, 1).feats(16).blocks(2).groups(1),
+                Device::Cpu,
+            )
+            .unwrap()
         };
         let subjects = vec![
             Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }),
@@ -344,24 +391,47 @@ mod tests {
         let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
         let out = run(&cem, &subjects, &images, false).unwrap();
         assert_eq!(out.len(), 4);
-        let pairs: Vec<(&str, &str)> = out.iter().map(|o| (o.model.as_str(), o.image.as_str())).collect();
-        assert_eq!(pairs, [("a-dncnn", "demo"), ("a-dncnn", "chelsea-eye"), ("b-rcan", "demo"), ("b-rcan", "chelsea-eye")]);
+        let pairs: Vec<(&str, &str)> = out
+            .iter()
+            .map(|o| (o.model.as_str(), o.image.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("a-dncnn", "demo"),
+                ("a-dncnn", "chelsea-eye"),
+                ("b-rcan", "demo"),
+                ("b-rcan", "chelsea-eye")
+            ]
+        );
         for o in &out {
             assert_eq!(o.map().info.model, o.model);
             assert_eq!(o.map().info.image, o.image);
             assert_eq!((o.map().rows, o.map().cols), (4, 4));
-            let (input, output) = (o.run.input.as_ref().unwrap(), o.run.output.as_ref().unwrap());
-            assert_eq!((input.dimensions(), output.dimensions()), ((32, 32), (32, 32)));
+            let (input, output) = (
+                o.run.input.as_ref().unwrap(),
+                o.run.output.as_ref().unwrap(),
+            );
+            assert_eq!(
+                (input.dimensions(), output.dimensions()),
+                ((32, 32), (32, 32))
+            );
             // the map's original PSNR is the output's ROI PSNR
             let truth = images.iter().find(|t| t.name == o.image).unwrap();
             let roi = crate::image::roi_psnr(output, &truth.image, truth.roi).unwrap();
-            assert!((roi - o.map().info.original_psnr).abs() < 1e-6, "{roi} vs {}", o.map().info.original_psnr);
+            assert!(
+                (roi - o.map().info.original_psnr).abs() < 1e-6,
+                "{roi} vs {}",
+                o.map().info.original_psnr
+            );
         }
         let stats = pie_stats(&out).unwrap();
-        let names: Vec<(&str, Option<u32>)> = stats.iter().map(|s| (s.model.as_str(), s.year)).collect();
+        let names: Vec<(&str, Option<u32>)> =
+            stats.iter().map(|s| (s.model.as_str(), s.year)).collect();
         assert_eq!(names, [("a-dncnn", Some(2017)), ("b-rcan", Some(2018))]);
         // the average of the two maps' shares
-        let mean_pos = (out[0].map().counts().positive_pct() + out[1].map().counts().positive_pct()) / 2.0;
+        let mean_pos =
+            (out[0].map().counts().positive_pct() + out[1].map().counts().positive_pct()) / 2.0;
         assert!((stats[0].shares.positive - mean_pos).abs() < 1e-9);
         // a 2 x 2 grid, models down, images across
         let style = crate::plot::MapStyle::default();
@@ -376,15 +446,27 @@ mod tests {
         let info = crate::zoo::shipped_info("srresnet-s-x4").unwrap();
         assert_eq!(shipped_label(&info), "SRResNet-s");
         let s = shipped_subjects(&["dncnn-s-dn50"], Device::Cpu).unwrap();
-        assert_eq!((s[0].label.as_str(), s[0].task, s[0].year), ("DnCNN-s", Task::Dn { sigma: 50.0 }, Some(2017)));
+        assert_eq!(
+            (s[0].label.as_str(), s[0].task, s[0].year),
+            ("DnCNN-s", Task::Dn { sigma: 50.0 }, Some(2017))
+        );
     }
 
     #[test]
     fn authors_checkpoints_are_named_in_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let err = authors_subjects(dir.path(), &["SAN"], Device::Cpu).err().unwrap().to_string();
-        assert!(err.contains("SAN") && err.contains("RCAN_pooling16"), "{err}");
-        let err = authors_subjects(dir.path(), &["RCAN_DN"], Device::Cpu).err().unwrap().to_string();
+        let err = authors_subjects(dir.path(), &["SAN"], Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("SAN") && err.contains("RCAN_pooling16"),
+            "{err}"
+        );
+        let err = authors_subjects(dir.path(), &["RCAN_DN"], Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("RCAN_DN.pth"), "{err}");
     }
 }

@@ -165,7 +165,9 @@ fn read_rois(path: &Path) -> Result<Vec<(String, Roi)>> {
         let parts: Vec<&str> = line.split(',').map(str::trim).collect();
         let nums: Option<Vec<u32>> = parts.iter().skip(1).map(|p| p.parse().ok()).collect();
         match (parts.len(), nums) {
-            (4, Some(n)) if n[2] > 0 => rois.push((parts[0].to_string(), Roi::new(n[0], n[1], n[2]))),
+            (4, Some(n)) if n[2] > 0 => {
+                rois.push((parts[0].to_string(), Roi::new(n[0], n[1], n[2])))
+            }
             _ => {
                 return Err(Error::invalid(
                     &format!("{} line {}", path.display(), i + 1),
@@ -187,7 +189,12 @@ mod tests {
         let set = builtin().unwrap();
         assert_eq!(set.len(), BUILTIN.len());
         for t in &set {
-            assert_eq!(t.image.dimensions(), (BUILTIN_SIDE, BUILTIN_SIDE), "{}", t.name);
+            assert_eq!(
+                t.image.dimensions(),
+                (BUILTIN_SIDE, BUILTIN_SIDE),
+                "{}",
+                t.name
+            );
             t.roi.check_inside(BUILTIN_SIDE, BUILTIN_SIDE).unwrap();
             assert_eq!((t.roi.x % 8, t.roi.y % 8), (0, 0), "{}", t.name);
             // a detail, not a flat area: the ROI's pixels vary
@@ -221,7 +228,10 @@ mod tests {
         assert_eq!(set[1].roi, Roi::new(8, 0, 8));
         std::fs::write(dir.path().join("rois.csv"), "b.png,8,x,8\n").unwrap();
         let err = load(dir.path().to_str().unwrap()).unwrap_err().to_string();
-        assert!(err.contains("line 1") && err.contains("b.png,8,x,8"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("b.png,8,x,8"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("rois.csv"), "b.png,30,0,16\n").unwrap();
         assert!(load(dir.path().to_str().unwrap()).is_err()); // outside the image
         let err = load("testset:div2k").unwrap_err().to_string();

@@ -25,15 +25,25 @@ fn psnr_pair(net: &Network, task: &Task, hr: &RgbImage) -> (f64, f64) {
 fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
     // astronaut.png is held out of every shipped model's training; 96 px: the SR
     // input is 24 px (SwinIR's window divides it, RCAN_AP16 pools one 16 px cell)
-    let hr = cem::image::crop(&cem::library::builtin_photo("astronaut.png").unwrap(), 176, 56, 96, 96)
-        .unwrap();
+    let hr = cem::image::crop(
+        &cem::library::builtin_photo("astronaut.png").unwrap(),
+        176,
+        56,
+        96,
+        96,
+    )
+    .unwrap();
     let family = shipped_family().unwrap();
     assert!(family.len() >= 2, "{:?}", shipped_names());
     for info in &family {
         let net = info.load(Device::Cpu).unwrap();
         assert_eq!(net.name(), info.name);
         assert_eq!(net.config(), &info.config);
-        assert!(info.record.finished, "{}: an unfinished run is shipped", info.name);
+        assert!(
+            info.record.finished,
+            "{}: an unfinished run is shipped",
+            info.name
+        );
         assert!(
             info.val_psnr() > info.record.baseline_psnr,
             "{}: validation {:.2} dB vs {:.2} dB doing nothing",
@@ -43,8 +53,17 @@ fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
         );
         for task in info.tasks() {
             let (got, nothing) = psnr_pair(&net, &task, &hr);
-            eprintln!("{} {}: {got:.2} dB vs {nothing:.2} dB doing nothing", info.name, task.name());
-            assert!(got > nothing, "{} on {}: {got:.2} vs {nothing:.2} dB", info.name, task.name());
+            eprintln!(
+                "{} {}: {got:.2} dB vs {nothing:.2} dB doing nothing",
+                info.name,
+                task.name()
+            );
+            assert!(
+                got > nothing,
+                "{} on {}: {got:.2} vs {nothing:.2} dB",
+                info.name,
+                task.name()
+            );
         }
     }
     // the two embedded ones need no files
@@ -58,8 +77,11 @@ fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
     if let Some(m) = other {
         let src = m.weights.as_ref().unwrap();
         std::fs::copy(src, dir.path().join("copy.safetensors")).unwrap();
-        std::fs::copy(src.with_extension("train.json"), dir.path().join("copy.train.json"))
-            .unwrap();
+        std::fs::copy(
+            src.with_extension("train.json"),
+            dir.path().join("copy.train.json"),
+        )
+        .unwrap();
     }
     std::env::set_var(cem::zoo::MODELS_ENV, dir.path());
     let names = shipped_names();
@@ -72,7 +94,10 @@ fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
     std::fs::write(dir.path().join("bad.safetensors"), "").unwrap();
     let bad = shipped("bad", Device::Cpu).unwrap_err().to_string();
     std::env::remove_var(cem::zoo::MODELS_ENV);
-    assert!(err.contains("nope") && err.contains("dncnn-s-dn50"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("dncnn-s-dn50"),
+        "{err}"
+    );
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
     assert!(bad.contains("bad.train.json"), "{bad}");
 }
@@ -83,13 +108,26 @@ fn fresh_networks_start_near_their_input() {
     // residual chain started with outputs hundreds of levels off
     tch::manual_seed(0);
     let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
-    for arch in [Arch::Rcan, Arch::RcanAp16, Arch::Edsr, Arch::SwinIr, Arch::Srcnn] {
+    for arch in [
+        Arch::Rcan,
+        Arch::RcanAp16,
+        Arch::Edsr,
+        Arch::SwinIr,
+        Arch::Srcnn,
+    ] {
         let feats = if arch == Arch::SwinIr { 36 } else { 32 };
-        let net = Network::new(NetConfig::new(arch, 2).feats(feats).blocks(4).groups(2), Device::Cpu)
-            .unwrap();
+        let net = Network::new(
+            NetConfig::new(arch, 2).feats(feats).blocks(4).groups(2),
+            Device::Cpu,
+        )
+        .unwrap();
         let y = net.forward(&x).unwrap();
         let up = x.upsample_bicubic2d([64, 64], false, None, None);
         let err = (y - up).abs().mean(Kind::Float).double_value(&[]);
-        assert!(err < 0.6, "{}: mean |output - bicubic| {err:.3}", arch.name());
+        assert!(
+            err < 0.6,
+            "{}: mean |output - bicubic| {err:.3}",
+            arch.name()
+        );
     }
 }

@@ -29,7 +29,9 @@ mod swinir;
 mod weights;
 
 pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
-pub use shipped::{models_dir, shipped, shipped_family, shipped_info, shipped_names, ShippedModel, MODELS_ENV};
+pub use shipped::{
+    models_dir, shipped, shipped_family, shipped_info, shipped_names, ShippedModel, MODELS_ENV,
+};
 pub use swinir::SwinIr;
 pub use weights::{convert_weights, load_into, python};
 
@@ -426,7 +428,11 @@ fn init_like_pytorch(vs: &nn::VarStore, arch: Arch) {
             let weight = name.ends_with(".weight");
             if arch == Arch::Edsr && (name.starts_with("sub_mean") || name.starts_with("add_mean"))
             {
-                let sign = if name.starts_with("sub_mean") { -1.0 } else { 1.0 };
+                let sign = if name.starts_with("sub_mean") {
+                    -1.0
+                } else {
+                    1.0
+                };
                 if weight {
                     let eye = Tensor::eye(3, (tch::Kind::Float, var.device())).view([3, 3, 1, 1]);
                     var.copy_(&eye);

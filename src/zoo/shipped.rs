@@ -88,7 +88,9 @@ impl ShippedModel {
             TrainTask::Mixed { scale, sigma } => {
                 vec![Task::SrUp { scale }, Task::Dn { sigma }, Task::Dr]
             }
-            TrainTask::Mio { scale } => vec![Task::SrUp { scale }, Task::Dn { sigma: 50.0 }, Task::Dr],
+            TrainTask::Mio { scale } => {
+                vec![Task::SrUp { scale }, Task::Dn { sigma: 50.0 }, Task::Dr]
+            }
         }
     }
 
@@ -132,7 +134,11 @@ pub fn shipped_names() -> Vec<String> {
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
             if let Some(name) = file.strip_suffix(".train.json") {
-                if entry.path().with_file_name(format!("{name}.safetensors")).is_file() {
+                if entry
+                    .path()
+                    .with_file_name(format!("{name}.safetensors"))
+                    .is_file()
+                {
                     names.push(name.to_string());
                 }
             }
