@@ -115,6 +115,19 @@ pub fn shipped_label(info: &crate::zoo::ShippedModel) -> String {
     }
 }
 
+/// Splits shipped model names into those present ([`crate::zoo::shipped_names`]) and
+/// those missing (a family trained only in part, or another `CEM_MODELS` folder), so a
+/// notebook can run on what there is and say what it left out.
+///
+/// ```
+/// let (have, missing) = cem::sweep::shipped_available(&["dncnn-s-dn50", "nope-s-x4"]);
+/// assert_eq!((have, missing), (vec!["dncnn-s-dn50"], vec!["nope-s-x4"]));
+/// ```
+pub fn shipped_available<'a>(names: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let known = crate::zoo::shipped_names();
+    names.iter().partition(|n| known.iter().any(|k| k == *n))
+}
+
 /// One subject per task of each named shipped model ([`crate::zoo::ShippedModel::tasks`]:
 /// one for single-task models, SR (`sr-up`), DN and DR for mixed and MIO ones),
 /// labelled by [`shipped_label`].
