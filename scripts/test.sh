@@ -13,6 +13,13 @@ count() { awk -v f="$1" '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ "^
 passed=$(count passed)
 failed=$(count failed)
 out=$(mktemp -d)
+# One evcxr work folder for every notebook (and every test run): evcxr caches compiled
+# registry crates itself (`:cache`), but compiles the `cem` crate anew in each kernel
+# session unless the sessions share their folder, where cargo finds it up to date.
+# Under /tmp: the libraries evcxr links find Rust's libstd through a relative rpath
+# that only resolves from a shallow folder (one under /root fails to load: dlopen).
+export EVCXR_TMPDIR=${EVCXR_TMPDIR:-/tmp/cem-evcxr-$(id -u)}
+mkdir -p "$EVCXR_TMPDIR"
 for nb in notebooks/*.ipynb; do
     echo "notebook $nb"
     # quick mode: the figure notebooks run on fewer images and a coarser strategy

@@ -20,6 +20,8 @@ pub struct BenchReport {
     pub device: String,
     /// Strategy label.
     pub strategy: String,
+    /// The task's degradation as the map records it (e.g. `{"name": "dn", "sigma": 25, ...}`).
+    pub degradation: serde_json::Value,
     /// Interventions (= model inferences) in the map.
     pub inferences: usize,
     /// Batch size the map used, and the baseline too.
@@ -43,10 +45,11 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} on {} ({}): {} inferences at batch {}: map {:.2} s, pure forward {:.2} s, ratio {:.3} (best of {}; median of pair ratios {:.3})",
+            "{} on {} ({}, {}): {} inferences at batch {}: map {:.2} s, pure forward {:.2} s, ratio {:.3} (best of {}; median of pair ratios {:.3})",
             self.model,
             self.device,
             self.strategy,
+            self.degradation,
             self.inferences,
             self.batch_size,
             self.map_seconds,
@@ -139,6 +142,7 @@ pub fn bench(
         model: model.name(),
         device: map.info.device.clone(),
         strategy: map.info.strategy.clone(),
+        degradation: map.info.degradation.clone(),
         inferences: map.inferences(),
         batch_size: map.info.batch_size,
         map_seconds,

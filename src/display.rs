@@ -18,13 +18,17 @@
 //! ```
 
 use crate::error::Result;
+#[cfg(feature = "evcxr")]
 use crate::image::encode_png;
 use crate::map::{CausalEffectMap, MapRun};
 use crate::plot::{panel, Figure, MapStyle};
 use ::image::{imageops, RgbImage};
+#[cfg(feature = "evcxr")]
 use base64::Engine;
+#[cfg(feature = "evcxr")]
 use std::io::Write;
 
+#[cfg(feature = "evcxr")]
 /// What evcxr reads from a cell's stdout: an `image/png` block (base64) and a
 /// `text/plain` one.
 fn evcxr_blocks(png: &[u8], text: &str) -> String {
@@ -34,6 +38,7 @@ fn evcxr_blocks(png: &[u8], text: &str) -> String {
     )
 }
 
+#[cfg(feature = "evcxr")]
 /// Prints `blocks` in one locked write, so nothing interleaves with them.
 fn print_locked(blocks: &str) {
     let mut out = std::io::stdout().lock();
@@ -56,6 +61,7 @@ impl Picture {
 
     /// Called by evcxr to display the value: prints an `image/png` block and a
     /// `text/plain` one in a single locked write.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         let png = match encode_png(&self.image) {
             Ok(p) => p,
@@ -78,12 +84,14 @@ impl MapRun {
 
     /// What a notebook cell shows for this result: the panel as PNG and the Table I
     /// line as `text/plain`, as evcxr reads them from stdout.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_content(&self) -> Result<String> {
         Ok(evcxr_blocks(&self.panel()?.to_png()?, &self.table1_line()))
     }
 
     /// Called by evcxr to display the value: [`MapRun::evcxr_content`] in one locked
     /// write (the Table I line alone if the panel cannot be drawn, with the reason).
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         match self.evcxr_content() {
             Ok(blocks) => print_locked(&blocks),
@@ -95,12 +103,14 @@ impl MapRun {
 impl CausalEffectMap {
     /// What a notebook cell shows for this map: its panel without images (the map,
     /// its pie and colour bar) as PNG, the Table I line as `text/plain`.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_content(&self) -> Result<String> {
         MapRun::new(self.clone()).evcxr_content()
     }
 
     /// Called by evcxr to display the value: [`CausalEffectMap::evcxr_content`] in
     /// one locked write.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         MapRun::new(self.clone()).evcxr_display()
     }

@@ -1,28 +1,55 @@
 //! The crate's one error type.
 //!
 //! Every variant names the value that was wrong, so a notebook user can fix the
-//! call without reading the source.
+//! call without reading the source. Errors from the libraries underneath (the OS,
+//! `image`, `polars`, `plotters`, libtorch, `serde_json`) are kept as the
+//! [`source`](std::error::Error::source) of the variant that says which file or value
+//! they concern; a variant's own text never repeats its source's, so a printed chain
+//! (anyhow's `{:#}`, or [`Error::report`]) reads once:
+//!
+//! ```
+//! let err = cem::image::load_rgb("no/such.png").unwrap_err();
+//! assert_eq!(err.to_string(), "cannot read image no/such.png");
+//! assert_eq!(
+//!     err.report(),
+//!     "cannot read image no/such.png: No such file or directory (os error 2)"
+//! );
+//! ```
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written; what the OS said is the source.
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS said.
+        #[source]
         source: std::io::Error,
     },
-    /// An image file is missing, unreadable or corrupt.
-    #[error("cannot read image {path}: {reason}")]
+    /// An image file is missing, unreadable, corrupt or cannot be written; what the
+    /// decoder, encoder or OS said is the source.
+    #[error("cannot {op} image {path}")]
     Image {
+        /// `read` or `write`.
+        op: &'static str,
+        /// The file (`<memory>` for bytes).
+        path: PathBuf,
+        /// What the decoder, encoder or OS said.
+        #[source]
+        source: ::image::ImageError,
+    },
+    /// A model file that cannot be opened (missing, unreadable).
+    #[error("cannot open model file {path}")]
+    ModelFile {
         /// The file.
         path: PathBuf,
-        /// What the decoder said.
-        reason: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
     },
     /// A model file is not a TorchScript archive libtorch can load.
     #[error("{path} is not a loadable TorchScript model ({reason}); export it with torch.jit.trace or torch.jit.script and torch.jit.save")]
@@ -57,6 +84,19 @@ pub enum Error {
     /// The model itself failed (a libtorch error or a panic inside a closure model).
     #[error("model forward failed: {0}")]
     ModelFailed(String),
+    /// The device has not enough memory for the work: found before running (from an
+    /// estimate against the free memory) or reported by libtorch while running.
+    #[error("{}", out_of_memory_text(device, what, *needed, *available))]
+    OutOfMemory {
+        /// The device (`cpu`, `cuda:0`).
+        device: String,
+        /// What needed the memory (e.g. "one 8000x8000 input through dncnn").
+        what: String,
+        /// Bytes needed, when estimated.
+        needed: Option<u64>,
+        /// Bytes free, when known.
+        available: Option<u64>,
+    },
     /// A region of interest does not lie inside the image.
     #[error("ROI x={x} y={y} size={size} lies outside the {width}x{height} image")]
     RoiOutsideImage {
@@ -141,25 +181,47 @@ pub enum Error {
         lock: PathBuf,
     },
     /// A result folder cannot be created or written.
-    #[error("cannot write results to {dir}: {reason}")]
+    #[error("cannot write results to {dir}")]
     FolderNotWritable {
         /// The folder.
         dir: PathBuf,
         /// What the OS said.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
-    /// A libtorch error.
-    #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
-    /// A JSON error.
-    #[error("json: {0}")]
+    /// A libtorch error (its own text); out-of-memory failures become
+    /// [`Error::OutOfMemory`] instead.
+    #[error(transparent)]
+    Torch(tch::TchError),
+    /// A JSON error (its own text).
+    #[error(transparent)]
     Json(#[from] serde_json::Error),
-    /// A table (polars) operation failed.
-    #[error("table: {0}")]
-    Table(String),
+    /// A table (polars) operation failed (polars' own text).
+    #[error(transparent)]
+    Table(#[from] polars::error::PolarsError),
+    /// polars could not read or write a table file; polars' error is the source.
+    #[error("cannot {op} table {path}")]
+    TableFile {
+        /// `read` or `write`.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What polars said.
+        #[source]
+        source: polars::error::PolarsError,
+    },
     /// A figure could not be drawn or written.
     #[error("figure: {0}")]
     Figure(String),
+    /// A plotters drawing call failed; plotters' error is the source.
+    #[error("cannot draw {what}")]
+    Plot {
+        /// What was being drawn.
+        what: String,
+        /// What plotters (or its backend) said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A model that cannot be differentiated was asked for gradients (LAM, the
     /// single-pixel experiment).
     #[error("model '{model}' does not support gradients: {reason}")]
@@ -171,10 +233,40 @@ pub enum Error {
     },
 }
 
-impl From<polars::error::PolarsError> for Error {
-    fn from(e: polars::error::PolarsError) -> Self {
-        Error::Table(e.to_string())
+impl From<tch::TchError> for Error {
+    /// libtorch's out-of-memory failures (which reach Rust only as text) become
+    /// [`Error::OutOfMemory`]; every other error stays [`Error::Torch`].
+    fn from(e: tch::TchError) -> Self {
+        match &e {
+            tch::TchError::Torch(text) if crate::model::memory::is_out_of_memory_text(text) => {
+                crate::model::memory::out_of_memory_from_text(text)
+            }
+            _ => Error::Torch(e),
+        }
     }
+}
+
+fn out_of_memory_text(
+    device: &str,
+    what: &str,
+    needed: Option<u64>,
+    available: Option<u64>,
+) -> String {
+    let mut text = format!("out of memory on {device}: {what}");
+    match (needed, available) {
+        (Some(n), Some(a)) => {
+            text += &format!(
+                " needs about {} but {} is free",
+                crate::model::memory::human_bytes(n),
+                crate::model::memory::human_bytes(a)
+            )
+        }
+        (Some(n), None) => {
+            text += &format!(" needs about {}", crate::model::memory::human_bytes(n))
+        }
+        _ => {}
+    }
+    text + "; crop the image to the region around the ROI (or use a smaller image), or a device with more memory"
 }
 
 /// The crate's result type.
@@ -196,5 +288,83 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// An [`Error::Image`] for an image that cannot be read (an OS error becomes the
+    /// decoder's I/O error).
+    pub fn image_read(path: impl Into<PathBuf>, source: impl Into<ImageSource>) -> Self {
+        Error::Image {
+            op: "read",
+            path: path.into(),
+            source: source.into().0,
+        }
+    }
+
+    /// An [`Error::Image`] for an image that cannot be written.
+    pub fn image_write(path: impl Into<PathBuf>, source: impl Into<ImageSource>) -> Self {
+        Error::Image {
+            op: "write",
+            path: path.into(),
+            source: source.into().0,
+        }
+    }
+
+    /// An [`Error::Plot`]: drawing `what` failed with plotters' error `source`.
+    pub fn plot(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Plot {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The error and its sources, joined by `: ` (what the `cem` command prints).
+    ///
+    /// ```
+    /// let err = cem::Error::io("x.csv", std::io::Error::other("disk full"));
+    /// assert_eq!(err.report(), "x.csv: disk full");
+    /// ```
+    pub fn report(&self) -> String {
+        report_chain(self)
+    }
+}
+
+/// An error and its sources joined by `: `, leaving out a source whose text the
+/// line already ends with (some libraries, `image` among them, print their source
+/// inside their own text and return it as the source too).
+///
+/// ```
+/// let err = cem::Error::io("x.csv", std::io::Error::other("disk full"));
+/// assert_eq!(cem::error::report_chain(&err), "x.csv: disk full");
+/// ```
+pub fn report_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !part.is_empty() && !text.ends_with(&part) {
+            text += ": ";
+            text += &part;
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// What an image error can come from: the decoder/encoder's own error or the OS's.
+#[derive(Debug)]
+pub struct ImageSource(::image::ImageError);
+
+impl From<::image::ImageError> for ImageSource {
+    fn from(e: ::image::ImageError) -> Self {
+        ImageSource(e)
+    }
+}
+
+impl From<std::io::Error> for ImageSource {
+    fn from(e: std::io::Error) -> Self {
+        ImageSource(::image::ImageError::IoError(e))
     }
 }

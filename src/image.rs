@@ -83,14 +83,12 @@ impl std::fmt::Display for Roi {
 /// Loads a PNG or JPEG as RGB u8 (an alpha channel is dropped, as PIL's `convert("RGB")` does).
 pub fn load_rgb(path: impl AsRef<Path>) -> Result<RgbImage> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::Image {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::image_read(path, e))?;
     decode_rgb(&bytes).map_err(|e| match e {
-        Error::Image { reason, .. } => Error::Image {
+        Error::Image { op, source, .. } => Error::Image {
+            op,
             path: path.to_path_buf(),
-            reason,
+            source,
         },
         other => other,
     })
@@ -98,10 +96,7 @@ pub fn load_rgb(path: impl AsRef<Path>) -> Result<RgbImage> {
 
 /// Decodes PNG or JPEG bytes as RGB u8.
 pub fn decode_rgb(bytes: &[u8]) -> Result<RgbImage> {
-    let img = ::image::load_from_memory(bytes).map_err(|e| Error::Image {
-        path: "<memory>".into(),
-        reason: e.to_string(),
-    })?;
+    let img = ::image::load_from_memory(bytes).map_err(|e| Error::image_read("<memory>", e))?;
     Ok(match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
@@ -112,20 +107,14 @@ pub fn decode_rgb(bytes: &[u8]) -> Result<RgbImage> {
 pub fn save_rgb(img: &RgbImage, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     crate::paths::create_parent(path)?;
-    img.save(path).map_err(|e| Error::Image {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    img.save(path).map_err(|e| Error::image_write(path, e))
 }
 
 /// Encodes an RGB image as PNG bytes.
 pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, ::image::ImageFormat::Png)
-        .map_err(|e| Error::Image {
-            path: "<png>".into(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Error::image_write("<png>", e))?;
     Ok(out.into_inner())
 }
 

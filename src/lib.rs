@@ -13,6 +13,12 @@
 //! [`map`] (the [`CausalEffectMap`](map::CausalEffectMap), its statistics and files) →
 //! [`stats`] (many maps as polars frames; Tables I-III) and [`plot`] (the figures).
 //!
+//! The public API is what [`prelude`] gathers and the module docs show. Features (all
+//! on by default): `cli` builds the `cem` command (clap, anyhow, ctrlc) and its helper
+//! modules; `evcxr` adds `evcxr_display` to pictures, figures and tables for inline
+//! display in evcxr notebooks. `cargo build --no-default-features --lib` builds the
+//! library alone.
+//!
 //! ```no_run
 //! use cem::prelude::*;
 //! # fn main() -> cem::Result<()> {
@@ -25,8 +31,16 @@
 #![warn(missing_docs)]
 
 pub mod attrib;
+/// The engine's overhead against pure forward passes: a helper of `cem bench`, not
+/// part of the library's API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod bench;
 pub mod degrade;
+/// The embedded defaults of `cem demo` (photo, ROI, shipped models): a helper of the
+/// command line, not part of the library's API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod demo;
 pub mod display;
 pub mod engine;

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 /// Creates the folder `path` goes into, if it names one.
 pub(crate) fn create_parent(path: &Path) -> Result<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e)),
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| Error::FolderNotWritable {
+            dir: dir.to_path_buf(),
+            source,
+        }),
         None => Ok(()),
     }
 }

@@ -10,7 +10,7 @@ pub use crate::library::{Library, Sampling};
 pub use crate::map::{CausalEffectMap, CellKind, MapRun};
 pub use crate::model::{forward_checked, parse_device, FnModel, Model, Native, TorchScript};
 pub use crate::plot::MapStyle;
-pub use crate::stats::{MapSet, Table};
+pub use crate::stats::{MapSet, Table, Table1Row};
 pub use crate::zoo::{Arch, NetConfig, Network};
 pub use ::image::RgbImage;
 pub use tch::{Device, Kind, Tensor};

@@ -200,9 +200,9 @@ fn layouts_compose_and_check_their_arguments() {
     for (i, v) in views.iter().enumerate() {
         cem::map::save(&v.map, dir.path().join(format!("m{i}"))).unwrap();
     }
-    let table = MapSet::load(&[dir.path()]).unwrap().table1().unwrap();
+    let rows = MapSet::load(&[dir.path()]).unwrap().table1_rows().unwrap();
     let years = [("A".to_string(), 2018)].into_iter().collect();
-    let stats = plot::PieStats::from_table1(&table, &years).unwrap();
+    let stats = plot::PieStats::from_table1(&rows, &years);
     assert_eq!(stats.len(), 6);
     assert_eq!(stats[0].year, Some(2018));
     let pies = plot::pies(&stats, &style).unwrap();

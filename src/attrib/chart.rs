@@ -28,7 +28,6 @@ pub fn line_chart(
     (width, height): (u32, u32),
 ) -> Result<RgbImage> {
     crate::plot::register_fonts();
-    let fig = |e: &dyn std::fmt::Display| Error::Figure(format!("line chart: {e}"));
     let points = series.iter().flat_map(|(_, p)| p.iter());
     let finite: Vec<(f64, f64)> = points
         .filter(|(x, y)| x.is_finite() && y.is_finite())
@@ -56,7 +55,8 @@ pub fn line_chart(
     let mut buf = vec![255u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fig(&e))?;
+        root.fill(&WHITE)
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
@@ -64,7 +64,7 @@ pub fn line_chart(
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| fig(&e))?;
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         chart
             .configure_mesh()
             .x_desc(x_label)
@@ -73,7 +73,7 @@ pub fn line_chart(
             .y_desc(y_label)
             .label_style(("sans-serif", 13))
             .draw()
-            .map_err(|e| fig(&e))?;
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         if let Some(r) = reference {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -82,7 +82,7 @@ pub fn line_chart(
                     4,
                     BLACK.stroke_width(1),
                 ))
-                .map_err(|e| fig(&e))?;
+                .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         }
         for (i, (label, pts)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
@@ -93,7 +93,7 @@ pub fn line_chart(
                 .collect();
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(|e| fig(&e))?
+                .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?
                 .label(label.clone())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
@@ -107,9 +107,10 @@ pub fn line_chart(
                 .label_font(("sans-serif", 13))
                 .position(SeriesLabelPosition::UpperRight)
                 .draw()
-                .map_err(|e| fig(&e))?;
+                .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
         }
-        root.present().map_err(|e| fig(&e))?;
+        root.present()
+            .map_err(|e| Error::plot(format!("line chart {title:?}"), e))?;
     }
     RgbImage::from_raw(width, height, buf)
         .ok_or_else(|| Error::Figure("line chart buffer has the wrong size".into()))

@@ -117,6 +117,7 @@ impl LamMap {
     }
 
     /// Called by evcxr: the two blended pictures and the diffusion index.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         match self.picture() {
             Ok(p) => crate::display::show(&p).evcxr_display(),

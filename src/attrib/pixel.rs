@@ -200,6 +200,7 @@ impl PixelResult {
     }
 
     /// Called by evcxr: the figure and a one-line summary.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         match self.figure() {
             Ok(f) => f.evcxr_display(),

@@ -1,11 +1,323 @@
 //! The `cem` command line: `demo`, `map`, `bench`, `table`, `plot`, `train`,
-//! `convert-weights`, `info`, `degrade`.
+//! `convert-weights`, `info`, `degrade`, `lam`, `pixel-opt`.
+//!
+//! Every choice is checked by clap (`--help` lists the values; a typo is refused with
+//! them), and the settings several commands share are one argument group each:
+//! [`TaskArgs`] (task, scale, sigma) and [`DeviceArgs`] (device, threads).
 
 use anyhow::{Context, Result};
 use cem::prelude::*;
-use clap::{Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// The tasks of `cem map` (each may carry settings, `NAME:key=value,...`).
+const TASKS: [&str; 8] = [
+    "sr", "dn", "dr", "sr-up", "blur", "jpeg", "haze", "lowlight",
+];
+
+/// A value checked by clap with a parse function: a value whose name (the part before
+/// `:`) is not one of `names` is refused with the valid values listed; one that does
+/// not parse is refused with the parser's message.
+#[derive(Clone)]
+struct Checked<T> {
+    /// Shown in `--help` and listed when a value is refused.
+    names: &'static [&'static str],
+    /// Whether the value's name is a known one (`None`: leave it to `parse`).
+    known: Option<fn(&str) -> bool>,
+    parse: fn(&str) -> cem::Result<T>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<T, clap::Error> {
+        let arg_name = arg.map_or_else(|| "...".to_string(), |a| a.to_string());
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        if let Some(known) = self.known {
+            if !known(text) {
+                let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+                err.insert(ContextKind::InvalidArg, ContextValue::String(arg_name));
+                err.insert(ContextKind::InvalidValue, ContextValue::String(text.into()));
+                err.insert(
+                    ContextKind::ValidValue,
+                    ContextValue::Strings(self.names.iter().map(|n| n.to_string()).collect()),
+                );
+                return Err(err);
+            }
+        }
+        (self.parse)(text).map_err(|e| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value '{text}' for '{arg_name}': {}\n", e.report()),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.names.iter().map(PossibleValue::new)))
+    }
+}
+
+/// The name of a task value: the part before `:`, lower case.
+fn task_name(text: &str) -> String {
+    text.split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// `--task` of the commands that make a map's input.
+fn task_parser() -> Checked<String> {
+    Checked {
+        names: &TASKS,
+        known: Some(|t| TASKS.contains(&task_name(t).as_str())),
+        parse: |t| Task::parse(t, 4, 50.0).map(|_| t.to_string()),
+    }
+}
+
+/// `cem train --task`: a map task, `mixed` or `mio`.
+fn train_task_parser() -> Checked<String> {
+    const ALL: [&str; 10] = [
+        "sr", "dn", "dr", "sr-up", "blur", "jpeg", "haze", "lowlight", "mixed", "mio",
+    ];
+    Checked {
+        names: &ALL,
+        known: Some(|t| ALL.contains(&task_name(t).as_str())),
+        parse: |t| cem::train::TrainTask::parse(t, 4, 50.0).map(|_| t.to_string()),
+    }
+}
+
+/// `--device`: checked for its form here; whether CUDA is there, when it is used.
+fn device_parser() -> Checked<String> {
+    Checked {
+        names: &["cpu", "cuda", "cuda:N", "auto"],
+        known: Some(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            matches!(t.as_str(), "cpu" | "cuda" | "gpu" | "auto")
+                || t.strip_prefix("cuda:")
+                    .is_some_and(|i| i.parse::<usize>().is_ok())
+        }),
+        parse: |t| Ok(t.to_string()),
+    }
+}
+
+/// `--strategy`: `cCfF`, `cCfF-u` or `full:T`.
+fn strategy_parser() -> Checked<(cem::engine::Strategy, bool)> {
+    Checked {
+        names: &["c3f50", "cCfF", "cCfF-u", "full:T"],
+        known: None,
+        parse: cem::engine::Strategy::parse,
+    }
+}
+
+/// `--arch`: the zoo's architectures.
+fn arch_parser() -> Checked<cem::zoo::Arch> {
+    const NAMES: [&str; 10] = [
+        "srcnn",
+        "dncnn",
+        "srresnet",
+        "edsr",
+        "rcan",
+        "rcan_ap16",
+        "swinir",
+        "srresnet_mix",
+        "rcan_mix",
+        "swinir_mix",
+    ];
+    Checked {
+        names: &NAMES,
+        known: Some(|t| cem::zoo::Arch::parse(t).is_ok()),
+        parse: cem::zoo::Arch::parse,
+    }
+}
+
+/// The task, and the two settings of the basic tasks, shared by `map`, `bench`,
+/// `degrade`, `lam` and (with `mixed` and `mio` too) `train`.
+#[derive(clap::Args)]
+struct TaskArgs {
+    /// The degradation: sr, dn, dr, sr-up (SR upsampled back, scale-1 models), blur,
+    /// jpeg, haze or lowlight; settings as NAME:key=value,... (e.g. jpeg:quality=30,
+    /// blur:kernel=15,sigma=2, haze:airlight=0.9,beta=1.8,
+    /// lowlight:gamma=2,scale=1,sigma=0).
+    #[arg(long, value_parser = task_parser())]
+    task: Option<String>,
+    #[command(flatten)]
+    level: LevelArgs,
+}
+
+/// `--scale` and `--sigma`, refused for the tasks they do not apply to.
+#[derive(clap::Args)]
+struct LevelArgs {
+    /// SR scale (default 4; only for sr and sr-up, and train's mixed and mio).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    scale: Option<u32>,
+    /// DN noise level in u8 levels (default 50; only for dn, and train's mixed).
+    #[arg(long)]
+    sigma: Option<f64>,
+}
+
+impl LevelArgs {
+    /// Refuses `--scale` and `--sigma` where `task` (its name) does not use them.
+    fn check(&self, task: &str) -> Result<()> {
+        let name = task_name(task);
+        let uses_scale = matches!(name.as_str(), "sr" | "sr-up" | "mixed" | "mio");
+        let uses_sigma = matches!(name.as_str(), "dn" | "mixed");
+        if let (Some(scale), false) = (self.scale, uses_scale) {
+            anyhow::bail!(
+                "--scale {scale} only applies to --task sr or sr-up, not --task {task}; remove it"
+            );
+        }
+        if let (Some(sigma), false) = (self.sigma, uses_sigma) {
+            anyhow::bail!(
+                "--sigma {sigma} only applies to --task dn, not --task {task}; remove it"
+            );
+        }
+        Ok(())
+    }
+
+    fn scale(&self) -> u32 {
+        self.scale.unwrap_or(4)
+    }
+
+    fn sigma(&self) -> f64 {
+        self.sigma.unwrap_or(50.0)
+    }
+}
+
+impl TaskArgs {
+    /// The task's text as given (or the command's default).
+    fn text(&self) -> &str {
+        self.task.as_deref().unwrap_or("dn")
+    }
+
+    /// The task, with `--scale` and `--sigma` checked against it.
+    fn task(&self) -> Result<Task> {
+        self.level.check(self.text())?;
+        Ok(Task::parse(
+            self.text(),
+            self.level.scale(),
+            self.level.sigma(),
+        )?)
+    }
+}
+
+/// Where the model runs, shared by every command that runs one.
+#[derive(clap::Args)]
+struct DeviceArgs {
+    /// cpu, cuda, cuda:N or auto (CUDA when available).
+    #[arg(long, default_value = "cpu", value_parser = device_parser())]
+    device: String,
+    /// libtorch CPU threads (default: libtorch's choice).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    threads: Option<i32>,
+}
+
+impl DeviceArgs {
+    /// Sets the thread count and resolves the device (an error when CUDA is asked
+    /// for and absent).
+    fn device(&self) -> Result<Device> {
+        if let Some(n) = self.threads {
+            tch::set_num_threads(n);
+        }
+        Ok(parse_device(&self.device)?)
+    }
+}
+
+/// The generator of a degraded input.
+#[derive(Clone, Copy, ValueEnum)]
+enum RngArg {
+    /// ChaCha8, seeded from --seed (the default).
+    Chacha,
+    /// NumPy's legacy generator: the authors' exact DN and DR inputs.
+    Numpy,
+}
+
+impl RngArg {
+    fn kind(self) -> cem::degrade::RngKind {
+        match self {
+            RngArg::Chacha => cem::degrade::RngKind::ChaCha,
+            RngArg::Numpy => cem::degrade::RngKind::Numpy,
+        }
+    }
+}
+
+/// The demo's task.
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoTask {
+    /// The shipped DnCNN, sigma 50.
+    Dn,
+    /// The shipped SRResNet, x4.
+    Sr,
+}
+
+/// What `cem table` computes.
+#[derive(Clone, Copy, ValueEnum)]
+enum TableKind {
+    /// Per task and model: the paper's Table I.
+    Table1,
+    /// Per library and model: Table II.
+    Table2,
+    /// Per strategy against the full pipeline: Table III.
+    Table3,
+    /// One row per map.
+    Maps,
+}
+
+/// What `cem plot` draws.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Layout {
+    /// Input, output, map, pie and colour bar; one row per map.
+    Panel,
+    /// Models x tasks.
+    Grid,
+    /// Side by side, one colour bar.
+    Compare,
+    /// Per-model averages.
+    Pies,
+    /// Fig. 7: stored LAM and CEM results of one image and ROI, one row per model.
+    LamVsCem,
+    /// Fig. 6: running mean effect from trace.csv files.
+    Traces,
+}
+
+/// The learning-rate schedule of `cem train`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScheduleArg {
+    /// Cosine to 1e-6.
+    Cosine,
+    /// Multiply by --gamma every --step-every steps.
+    Step,
+}
+
+/// LAM's objective.
+#[derive(Clone, Copy, ValueEnum)]
+enum ObjectiveArg {
+    /// attr_grad: the window's gradient magnitude (the default).
+    Grad,
+    /// attr_id: the plain sum of the window's outputs.
+    Id,
+}
+
+impl ObjectiveArg {
+    fn objective(self) -> cem::attrib::Objective {
+        match self {
+            ObjectiveArg::Grad => cem::attrib::Objective::Grad,
+            ObjectiveArg::Id => cem::attrib::Objective::Id,
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -22,9 +334,9 @@ struct Cli {
 enum Command {
     /// Compute a real C3F50 map on the embedded defaults and print its Table I line.
     Demo {
-        /// dn (the shipped DnCNN, sigma 50) or sr (the shipped SRResNet, x4).
-        #[arg(long, default_value = "dn", value_parser = ["dn", "sr"])]
-        task: String,
+        /// The shipped model to map.
+        #[arg(long, value_enum, default_value_t = DemoTask::Dn)]
+        task: DemoTask,
         /// Output folder.
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
@@ -44,11 +356,14 @@ enum Command {
     ConvertWeights {
         /// The checkpoint.
         input: PathBuf,
-        /// The .safetensors file to write.
+        /// The .safetensors file to write (never the checkpoint itself).
         output: PathBuf,
         /// Allow arbitrary pickles (only for files you trust).
         #[arg(long)]
         unsafe_pickle: bool,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
     },
     /// Print where libtorch was found and whether CUDA works.
     Info,
@@ -79,9 +394,8 @@ struct PixelArgs {
     /// The input pixel X,Y to optimise (default: largest initial loss gradient).
     #[arg(long)]
     pixel: Option<String>,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -103,7 +417,7 @@ fn parse_cells(texts: &[String]) -> Result<Vec<(u32, u32)>> {
 }
 
 fn pixel_command(a: PixelArgs) -> Result<()> {
-    let device = parse_device(&a.device)?;
+    let device = a.device.device()?;
     let folder = cem::attrib::MapFolder::load(&a.map)?;
     let spec = match &a.model {
         Some(m) => m.clone(),
@@ -141,6 +455,7 @@ fn pixel_command(a: PixelArgs) -> Result<()> {
 }
 
 #[derive(clap::Args)]
+#[command(mut_arg("task", |a| a.default_value("sr")))]
 struct LamArgs {
     /// TorchScript model file, or shipped:NAME.
     #[arg(long)]
@@ -151,15 +466,8 @@ struct LamArgs {
     /// An already degraded input (what the model receives).
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Task: sr, dn or dr (how --image is degraded).
-    #[arg(long, default_value = "sr")]
-    task: String,
-    /// SR scale.
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
-    /// DN noise level in u8 levels.
-    #[arg(long, default_value_t = 50.0)]
-    sigma: f64,
+    #[command(flatten)]
+    task: TaskArgs,
     /// ROI as X,Y,SIZE in output pixels (SIZE is LAM's window).
     #[arg(long)]
     roi: String,
@@ -172,36 +480,29 @@ struct LamArgs {
     /// Blur kernel side (LAM's l).
     #[arg(long, default_value_t = 9)]
     kernel: usize,
-    /// grad (attr_grad, the default) or id (attr_id).
-    #[arg(long, default_value = "grad", value_parser = ["grad", "id"])]
-    objective: String,
+    /// The objective LAM differentiates.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Grad)]
+    objective: ObjectiveArg,
     /// Path points per forward/backward.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch: usize,
     /// Seed of the degradation (DN noise, DR rain).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// libtorch CPU threads.
-    #[arg(long)]
-    threads: Option<i32>,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
 }
 
 fn lam_command(a: LamArgs) -> Result<()> {
-    if let Some(n) = a.threads {
-        tch::set_num_threads(n);
-    }
-    let device = parse_device(&a.device)?;
+    let device = a.device.device()?;
     let roi = Roi::parse(&a.roi)?;
     let (input, name) = match (&a.input, &a.image) {
         (Some(p), _) => (load_rgb(p)?, p),
         (None, Some(p)) => {
-            let task = Task::parse(&a.task, a.scale, a.sigma)?;
+            let task = a.task.task()?;
             (task.degradation(a.seed)?.degrade(&load_rgb(p)?)?, p)
         }
         (None, None) => anyhow::bail!("give --image or --input"),
@@ -211,7 +512,7 @@ fn lam_command(a: LamArgs) -> Result<()> {
         .sigma(a.blur_sigma)
         .fold(a.fold)
         .l(a.kernel)
-        .objective(cem::attrib::Objective::parse(&a.objective)?)
+        .objective(a.objective.objective())
         .batch(a.batch);
     let start = Instant::now();
     let mut map = lam.run(model.as_ref(), &input, roi)?;
@@ -223,7 +524,7 @@ fn lam_command(a: LamArgs) -> Result<()> {
     map.extra = serde_json::json!({
         "device": cem::model::device_name(device),
         "seconds": seconds,
-        "task": a.task,
+        "task": a.task.text(),
         "model_spec": a.model.to_string_lossy(),
     });
     map.save(&a.out)?;
@@ -240,46 +541,35 @@ fn lam_command(a: LamArgs) -> Result<()> {
 }
 
 #[derive(clap::Args)]
+#[command(mut_arg("task", |a| a.required(true)))]
 struct DegradeArgs {
-    /// Task (sr, dn, dr, ...).
-    #[arg(long)]
-    task: String,
+    #[command(flatten)]
+    task: TaskArgs,
     /// Ground-truth image.
     #[arg(long)]
     image: PathBuf,
     /// The degraded input to write (.png).
     #[arg(long)]
     out: PathBuf,
-    /// SR scale.
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
-    /// DN noise level in u8 levels.
-    #[arg(long, default_value_t = 50.0)]
-    sigma: f64,
     /// The seed (DR's rain: combined with the first integer in the file name; with
     /// --rng numpy DR uses that integer alone, as the authors).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// chacha (default) or numpy (the authors' exact DN and DR inputs).
-    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
-    rng: String,
+    /// The generator of the degradation's randomness.
+    #[arg(long, value_enum, default_value_t = RngArg::Chacha)]
+    rng: RngArg,
 }
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// srcnn, dncnn, srresnet, edsr, rcan, rcan_ap16, swinir, or the scale-1
-    /// srresnet_mix, rcan_mix, swinir_mix (with --task mixed, dn or dr).
-    #[arg(long)]
-    arch: String,
+    /// The architecture (the scale-1 *_mix ones with --task mixed, dn or dr).
+    #[arg(long, value_parser = arch_parser())]
+    arch: cem::zoo::Arch,
     /// sr, dn, dr, mixed (SR + DN + DR), mio (the seven MIO tasks), or any map task.
-    #[arg(long)]
+    #[arg(long, value_parser = train_task_parser())]
     task: String,
-    /// SR scale (the network's scale for sr; the SR samples' for mixed).
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
-    /// DN noise level.
-    #[arg(long, default_value_t = 50.0)]
-    sigma: f64,
+    #[command(flatten)]
+    level: LevelArgs,
     /// Feature channels (default: the published size).
     #[arg(long)]
     feats: Option<i64>,
@@ -301,9 +591,9 @@ struct TrainArgs {
     /// Base learning rate (Adam).
     #[arg(long, default_value_t = 2e-4)]
     lr: f64,
-    /// cosine (to 1e-6) or step (--step-every, --gamma).
-    #[arg(long, default_value = "cosine", value_parser = ["cosine", "step"])]
-    schedule: String,
+    /// The learning-rate schedule.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Cosine)]
+    schedule: ScheduleArg,
     /// Steps between decays of the step schedule.
     #[arg(long, default_value_t = 1000)]
     step_every: usize,
@@ -319,13 +609,10 @@ struct TrainArgs {
     /// Folder of training photos (default: the embedded ones but astronaut.png).
     #[arg(long)]
     photos: Option<PathBuf>,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// libtorch CPU threads.
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Output folder (weights.safetensors, train.json); an existing run resumes.
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Output folder (weights.safetensors, train.json); an existing run resumes. One
+    /// trainer at a time: a second one into the same folder is refused.
     #[arg(long)]
     out: PathBuf,
     /// Also export TorchScript (model.pt) at the end.
@@ -338,12 +625,9 @@ struct PlotArgs {
     /// Result folders (searched recursively), cem.json files or glob patterns.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// panel (input, output, map, pie, colour bar; one per map), grid (models x
-    /// tasks), compare (side by side, one colour bar) or pies (per-model averages).
-    /// lam-vs-cem (Fig. 7: stored LAM and CEM results of one image and ROI, one
-    /// row per model) or traces (Fig. 6: running mean effect from trace.csv files).
-    #[arg(long, default_value = "panel", value_parser = ["panel", "grid", "compare", "pies", "lam-vs-cem", "traces"])]
-    layout: String,
+    /// The figure.
+    #[arg(long, value_enum, default_value_t = Layout::Panel)]
+    layout: Layout,
     /// Output file, .png or .svg.
     #[arg(long)]
     out: PathBuf,
@@ -360,10 +644,9 @@ struct PlotArgs {
 
 #[derive(clap::Args)]
 struct TableArgs {
-    /// table1 (per task and model), table2 (per library and model), table3 (per
-    /// strategy against the full pipeline) or maps (one row per map).
-    #[arg(value_parser = ["table1", "table2", "table3", "maps"])]
-    kind: String,
+    /// The table.
+    #[arg(value_enum)]
+    kind: TableKind,
     /// Result folders (searched recursively), cem.json files or glob patterns.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -373,6 +656,7 @@ struct TableArgs {
 }
 
 #[derive(clap::Args)]
+#[command(mut_arg("task", |a| a.required(true)))]
 struct MapArgs {
     /// TorchScript model file, or shipped:NAME (shipped:dncnn-s-dn50, shipped:srresnet-s-x4).
     #[arg(long, required_unless_present = "arch", conflicts_with = "arch")]
@@ -385,26 +669,18 @@ struct MapArgs {
     /// An already degraded input to use instead of degrading --image.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Task: sr, dn, dr, sr-up (SR upsampled back, scale-1 models), blur, jpeg, haze or
-    /// lowlight; settings as NAME:key=value,... (e.g. jpeg:quality=30,
-    /// blur:kernel=15,sigma=2, haze:airlight=0.9,beta=1.8, lowlight:gamma=2,scale=1,sigma=0).
-    #[arg(long)]
-    task: String,
-    /// SR scale (default 4; only for --task sr).
-    #[arg(long)]
-    scale: Option<u32>,
-    /// DN noise level in u8 levels.
-    #[arg(long, default_value_t = 50.0)]
-    sigma: f64,
+    #[command(flatten)]
+    task: TaskArgs,
     /// ROI as X,Y,SIZE in output pixels.
     #[arg(long)]
     roi: String,
     /// Block size in output pixels.
     #[arg(long, default_value_t = 8)]
     block: u32,
-    /// c3f50, cCfF, cCfF-u (uniform fine sampling) or full:T.
-    #[arg(long, default_value = "c3f50")]
-    strategy: String,
+    /// c3f50, cCfF (C coarse and F fine samples per cell), cCfF-u (uniform fine
+    /// sampling) or full:T (T samples per cell).
+    #[arg(long, default_value = "c3f50", value_parser = strategy_parser())]
+    strategy: (cem::engine::Strategy, bool),
     /// Tolerance in dB.
     #[arg(long, default_value_t = 0.01)]
     tol: f64,
@@ -414,11 +690,11 @@ struct MapArgs {
     /// The one seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Interventions per model call (default automatic).
-    #[arg(long)]
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Interventions per model call (default automatic: 8 on CPU, 64 on CUDA, lowered
+    /// to what fits the free memory).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: Option<usize>,
     /// Run every intervention on the whole input, even for a local model.
     #[arg(long)]
@@ -426,10 +702,10 @@ struct MapArgs {
     /// Keep every intervention's ROI PSNR for cell ROW,COL in trace.csv (repeatable).
     #[arg(long = "trace", value_name = "ROW,COL")]
     traces: Vec<String>,
-    /// Generator of the degraded input: chacha (default) or numpy (the authors' exact
-    /// DN and DR inputs; DR seeds with the first integer in the image's file name).
-    #[arg(long, default_value = "chacha", value_parser = ["chacha", "numpy"])]
-    rng: String,
+    /// Generator of the degraded input (numpy: the authors' exact DN and DR inputs;
+    /// DR seeds with the first integer in the image's file name).
+    #[arg(long, value_enum, default_value_t = RngArg::Chacha)]
+    rng: RngArg,
     /// DR: the rain layer (grey or RGB PNG) the input carries, with --beta.
     #[arg(long, requires = "beta")]
     rain_layer: Option<PathBuf>,
@@ -446,8 +722,8 @@ struct MapArgs {
 struct NativeArgs {
     /// A native architecture (as for `cem train`) to map with --weights instead of --model;
     /// its scale is the task's.
-    #[arg(long, requires = "weights")]
-    arch: Option<String>,
+    #[arg(long, requires = "weights", value_parser = arch_parser())]
+    arch: Option<cem::zoo::Arch>,
     /// The native network's weights (.safetensors, or a .pth checkpoint).
     #[arg(long, requires = "arch")]
     weights: Option<PathBuf>,
@@ -465,11 +741,11 @@ struct NativeArgs {
 impl NativeArgs {
     /// The network with its weights, at `scale`; `None` without `--arch`.
     fn load(&self, scale: u32, device: Device) -> Result<Option<Box<dyn Model>>> {
-        use cem::zoo::{Arch, NetConfig, Network};
+        use cem::zoo::{NetConfig, Network};
         let (Some(arch), Some(weights)) = (&self.arch, &self.weights) else {
             return Ok(None);
         };
-        let mut net = NetConfig::new(Arch::parse(arch)?, scale as i64);
+        let mut net = NetConfig::new(*arch, scale as i64);
         if let Some(f) = self.feats {
             net = net.feats(f);
         }
@@ -484,36 +760,30 @@ impl NativeArgs {
 }
 
 #[derive(clap::Args)]
+#[command(mut_arg("task", |a| a.default_value("dn")))]
 struct BenchArgs {
-    /// TorchScript model (default: the demo's built-in model).
+    /// TorchScript model or shipped:NAME (default: the demo's built-in denoiser, for
+    /// --task dn).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Ground truth (default: the demo image).
     #[arg(long)]
     image: Option<PathBuf>,
-    /// Task: sr, dn or dr.
-    #[arg(long, default_value = "dn")]
-    task: String,
-    /// SR scale.
-    #[arg(long, default_value_t = 4)]
-    scale: u32,
+    #[command(flatten)]
+    task: TaskArgs,
     /// ROI as X,Y,SIZE.
     #[arg(long, default_value = "96,152,32")]
     roi: String,
-    /// Strategy.
-    #[arg(long, default_value = "c3f50")]
-    strategy: String,
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// c3f50, cCfF, cCfF-u or full:T.
+    #[arg(long, default_value = "c3f50", value_parser = strategy_parser())]
+    strategy: (cem::engine::Strategy, bool),
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Batch size (default automatic).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: Option<usize>,
-    /// libtorch CPU threads (default: libtorch's choice).
-    #[arg(long)]
-    threads: Option<i32>,
     /// Alternating (map, pure forward) measurements; the best of each is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     repeat: usize,
     /// Also write the report as JSON here.
     #[arg(long)]
@@ -522,11 +792,13 @@ struct BenchArgs {
 
 fn table_command(args: TableArgs) -> Result<()> {
     let maps = cem::stats::MapSet::load(&args.paths)?;
-    let table = match args.kind.as_str() {
-        "table1" => maps.table1()?,
-        "table2" => maps.table2()?,
-        "table3" => maps.table3()?,
-        _ => cem::stats::Table::from_frame(format!("{} maps", maps.len()), maps.frame()?)?,
+    let table = match args.kind {
+        TableKind::Table1 => maps.table1()?,
+        TableKind::Table2 => maps.table2()?,
+        TableKind::Table3 => maps.table3()?,
+        TableKind::Maps => {
+            cem::stats::Table::from_frame(format!("{} maps", maps.len()), maps.frame()?)?
+        }
     };
     match args.out {
         Some(out) => {
@@ -540,12 +812,13 @@ fn table_command(args: TableArgs) -> Result<()> {
 
 fn train_command(a: TrainArgs) -> Result<()> {
     use cem::train::{Schedule, TrainConfig, TrainTask};
-    use cem::zoo::{Arch, NetConfig};
-    if let Some(n) = a.threads {
-        tch::set_num_threads(n);
-    }
-    let task = TrainTask::parse(&a.task, a.scale, a.sigma)?;
-    let mut net = NetConfig::new(Arch::parse(&a.arch)?, task.net_scale() as i64);
+    use cem::zoo::NetConfig;
+    let device = a.device.device()?;
+    a.level.check(&a.task)?;
+    let task = TrainTask::parse(&a.task, a.level.scale(), a.level.sigma())?;
+    // one trainer per folder (issue 17): a second one would interleave checkpoints
+    let _lock = cem::map::FolderLock::acquire(&a.out)?;
+    let mut net = NetConfig::new(a.arch, task.net_scale() as i64);
     if let Some(f) = a.feats {
         net = net.feats(f);
     }
@@ -563,13 +836,12 @@ fn train_command(a: TrainArgs) -> Result<()> {
     config.seed = a.seed;
     config.val_every = a.val_every;
     config.checkpoint_every = a.val_every;
-    if a.schedule == "step" {
+    if a.schedule == ScheduleArg::Step {
         config.schedule = Schedule::Step {
             every: a.step_every,
             gamma: a.gamma,
         };
     }
-    let device = parse_device(&a.device)?;
     let report = cem::train::train(&config, &a.out, a.photos.as_deref(), device, true)?;
     println!("{report}");
     if a.export && report.finished {
@@ -593,7 +865,7 @@ fn plot_command(a: PlotArgs) -> Result<()> {
         ..MapStyle::default()
     };
     let dirs = cem::stats::find_maps(&a.paths)?;
-    let figure = if a.layout == "lam-vs-cem" {
+    let figure = if a.layout == Layout::LamVsCem {
         let lams = cem::attrib::find_lams(&a.paths)?
             .iter()
             .map(cem::attrib::StoredLam::load)
@@ -603,7 +875,7 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             .map(MapView::load)
             .collect::<cem::Result<Vec<_>>>()?;
         cem::attrib::lam_vs_cem(&cem::attrib::pair_lams_with_maps(lams, views)?, &style)?
-    } else if a.layout == "traces" {
+    } else if a.layout == Layout::Traces {
         let sets = dirs
             .iter()
             .filter(|d| d.join(cem::attrib::TRACE_CSV).is_file())
@@ -614,7 +886,7 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             "no trace.csv beside the given maps (run cem map --trace R,C)"
         );
         cem::attrib::trace_figure(&sets)?
-    } else if a.layout == "pies" {
+    } else if a.layout == Layout::Pies {
         let mut years = std::collections::HashMap::new();
         for pair in a
             .years
@@ -631,8 +903,8 @@ fn plot_command(a: PlotArgs) -> Result<()> {
                 .with_context(|| format!("--years: '{year}' is not a year"))?;
             years.insert(name.trim().to_string(), year);
         }
-        let table = cem::stats::MapSet::load(&dirs)?.table1()?;
-        plot::pies(&plot::PieStats::from_table1(&table, &years)?, &style)?
+        let rows = cem::stats::MapSet::load(&dirs)?.table1_rows()?;
+        plot::pies(&plot::PieStats::from_table1(&rows, &years), &style)?
     } else {
         let views = dirs
             .iter()
@@ -640,7 +912,7 @@ fn plot_command(a: PlotArgs) -> Result<()> {
             .collect::<cem::Result<Vec<_>>>()?;
         for (dir, view) in dirs.iter().zip(&views) {
             let missing = view.missing_images();
-            if !missing.is_empty() && a.layout == "panel" {
+            if !missing.is_empty() && a.layout == Layout::Panel {
                 eprintln!(
                     "note: {} has no {}: those panels are left out",
                     dir.display(),
@@ -648,9 +920,9 @@ fn plot_command(a: PlotArgs) -> Result<()> {
                 );
             }
         }
-        match a.layout.as_str() {
-            "grid" => plot::grid_by_model_and_task(&views, &style)?,
-            "compare" => plot::compare(&views, None, &style)?,
+        match a.layout {
+            Layout::Grid => plot::grid_by_model_and_task(&views, &style)?,
+            Layout::Compare => plot::compare(&views, None, &style)?,
             _ => plot::panels(&views, &style)?,
         }
     };
@@ -665,9 +937,24 @@ fn plot_command(a: PlotArgs) -> Result<()> {
     Ok(())
 }
 
+/// The error and its sources joined by `: `, each text once (see
+/// [`cem::error::report_chain`]).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for part in e.chain().map(|c| c.to_string()) {
+        if text.is_empty() {
+            text = part;
+        } else if !part.is_empty() && !text.ends_with(&part) {
+            text += ": ";
+            text += &part;
+        }
+    }
+    text
+}
+
 fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_text(&e));
         if let Some(cem::Error::Interrupted { .. }) = e.downcast_ref::<cem::Error>() {
             std::process::exit(cem::engine::INTERRUPTED_EXIT_CODE);
         }
@@ -689,7 +976,11 @@ fn run() -> Result<()> {
             install_ctrlc();
             let _lock = cem::map::FolderLock::acquire(&out)?;
             let start = Instant::now();
-            let map = cem::demo::run_demo(&out, Task::parse(&task, 4, 50.0)?, true)?;
+            let task = match task {
+                DemoTask::Dn => Task::Dn { sigma: 50.0 },
+                DemoTask::Sr => Task::Sr { scale: 4 },
+            };
+            let map = cem::demo::run_demo(&out, task, true)?;
             println!("{}", cem::demo::locality_line(&map));
             println!("{}", map.table1_line());
             println!(
@@ -713,8 +1004,13 @@ fn run() -> Result<()> {
             input,
             output,
             unsafe_pickle,
+            force,
         } => {
-            let summary = cem::zoo::convert_weights(&input, &output, unsafe_pickle)?;
+            let options = cem::zoo::ConvertOptions {
+                unsafe_pickle,
+                force,
+            };
+            let summary = cem::zoo::convert_weights(&input, &output, options)?;
             println!("wrote {}: {summary}", output.display());
         }
         Command::Degrade(args) => degrade_command(args)?,
@@ -736,18 +1032,12 @@ fn run() -> Result<()> {
 }
 
 fn map_command(a: MapArgs) -> Result<()> {
-    let task = Task::parse(&a.task, a.scale.unwrap_or(4), a.sigma)?;
-    if let (Some(scale), false) = (a.scale, matches!(task, Task::Sr { .. } | Task::SrUp { .. })) {
-        anyhow::bail!(
-            "--scale {scale} only applies to --task sr or sr-up, not --task {}; remove it",
-            a.task
-        );
-    }
+    let task = a.task.task()?;
     // one writer per folder, and an unwritable --out found before any inference
     let _lock = cem::map::FolderLock::acquire(&a.out)?;
     let roi = Roi::parse(&a.roi)?;
-    let device = parse_device(&a.device)?;
-    let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
+    let device = a.device.device()?;
+    let (strategy, uniform_fine) = a.strategy;
     let hr = load_rgb(&a.image)?;
     let model = match &a.model {
         Some(spec) => load_model(spec, device)?,
@@ -783,7 +1073,7 @@ fn map_command(a: MapArgs) -> Result<()> {
     if let Some(p) = &a.input {
         cem = cem.input(load_rgb(p)?);
     }
-    cem = cem.rng(cem::degrade::RngKind::parse(&a.rng)?);
+    cem = cem.rng(a.rng.kind());
     let degradation: Box<dyn Degradation> = match (&a.rain_layer, a.beta) {
         (Some(layer), Some(beta)) => {
             anyhow::ensure!(
@@ -823,20 +1113,24 @@ fn load_model(spec: &std::path::Path, device: Device) -> Result<Box<dyn Model>> 
 }
 
 fn bench_command(a: BenchArgs) -> Result<()> {
-    if let Some(n) = a.threads {
-        tch::set_num_threads(n);
-    }
-    let task = Task::parse(&a.task, a.scale, 50.0)?;
+    let task = a.task.task()?;
     let roi = Roi::parse(&a.roi)?;
-    let device = parse_device(&a.device)?;
-    let (strategy, uniform_fine) = cem::engine::Strategy::parse(&a.strategy)?;
+    let device = a.device.device()?;
+    let (strategy, uniform_fine) = a.strategy;
     let hr = match &a.image {
         Some(p) => load_rgb(p)?,
         None => cem::demo::demo_image()?,
     };
     let model: Box<dyn Model> = match &a.model {
         Some(p) => load_model(p, device)?,
-        None => Box::new(cem::demo::demo_model(device)),
+        None => {
+            anyhow::ensure!(
+                matches!(task, Task::Dn { .. }),
+                "the built-in model is a denoiser (for --task dn); give --model for --task {}",
+                a.task.text()
+            );
+            Box::new(cem::demo::demo_model(device))
+        }
     };
     let mut cem = Cem::new(strategy);
     if uniform_fine {
@@ -855,8 +1149,8 @@ fn bench_command(a: BenchArgs) -> Result<()> {
 }
 
 fn degrade_command(a: DegradeArgs) -> Result<()> {
-    let task = Task::parse(&a.task, a.scale, a.sigma)?;
-    let rng = cem::degrade::RngKind::parse(&a.rng)?;
+    let task = a.task.task()?;
+    let rng = a.rng.kind();
     let hr = load_rgb(&a.image)?;
     let name = a
         .image

@@ -145,8 +145,10 @@ impl Cem {
         self
     }
 
-    /// Interventions per model call (default: automatic, 8 on CPU, up to 64 on CUDA
-    /// within a memory bound, halved on out-of-memory).
+    /// Interventions per model call (default: automatic, 8 on CPU, 64 on CUDA). Either
+    /// is lowered to what fits the device's free memory
+    /// ([`crate::model::memory::plan_batch`]; an input too large for even one stops
+    /// before any inference) and halved on out-of-memory.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = Some(n);
         self

@@ -24,7 +24,7 @@ use ::image::RgbImage;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 impl Cem {
     /// Computes the map of `model` for the ground truth `hr` degraded by `task`
@@ -64,12 +64,16 @@ impl Cem {
         let device = model.device();
         let base = to_tensor(&input, device);
         let meter = RoiMeter::new(hr, roi, device)?;
+        // before any inference: an input too large for the free memory stops here
+        let plan =
+            crate::model::memory::plan_batch(model, input.dimensions(), scale, self.batch_size)?;
+        if plan.limited && self.progress {
+            eprintln!("{plan}");
+        }
+        let batch_size = plan.batch;
         let original = forward_checked(model, &base, scale)?;
         let o = psnr_from_mse(meter.mse_tensor(&original)?.double_value(&[0]));
         let output = tensor_to_rgb(&original)?;
-        let batch_size = self
-            .batch_size
-            .unwrap_or_else(|| auto_batch(device, &input, scale));
         let locality = self.check_locality(ctx, roi, &base, &original, batch_size)?;
         let region = locality.as_ref().and_then(|l| l.crop);
         let (base, meter, origin) = match region {
@@ -350,19 +354,6 @@ fn make_cells(
             }
         })
         .collect()
-}
-
-/// Interventions per model call when none is set: 8 on CPU; on CUDA as many as keep a
-/// batch's input + output under ~1 GiB (activations scale alike), 1 to 64.
-fn auto_batch(device: Device, input: &RgbImage, scale: u32) -> usize {
-    match device {
-        Device::Cpu => 8,
-        _ => {
-            let per =
-                4 * 3 * (input.width() * input.height()) as usize * (1 + (scale * scale) as usize);
-            ((1usize << 30) / (per * 8)).clamp(1, 64)
-        }
-    }
 }
 
 /// The built-in library at `block`, built once per process.

@@ -98,12 +98,16 @@ impl Runner<'_> {
                 scale: self.ctx.scale,
             });
         }
-        let out = out.to_kind(Kind::Float);
+        let out = out.f_to_kind(Kind::Float)?;
         // One reduction pass: a sample's sum is finite exactly when all its values are
         // (short of values near f32::MAX, which no image model outputs).
-        let sums = out.sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Double);
-        let bad = sums.isfinite().logical_not().sum(Kind::Double).reshape([1]);
-        Ok(Tensor::cat(&[self.meter.mse_tensor(&out)?, bad], 0))
+        let sums = out.f_sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Double)?;
+        let bad = sums
+            .f_isfinite()?
+            .f_logical_not()?
+            .f_sum(Kind::Double)?
+            .f_reshape([1])?;
+        Ok(Tensor::f_cat(&[self.meter.mse_tensor(&out)?, bad], 0)?)
     }
 
     fn collect(&self, pending: Tensor, first: usize) -> Result<Vec<f64>> {
@@ -240,7 +244,7 @@ pub(crate) fn intervention(
 }
 
 fn is_out_of_memory(e: &Error) -> bool {
-    e.to_string().to_ascii_lowercase().contains("out of memory")
+    matches!(e, Error::OutOfMemory { .. })
 }
 
 /// Stored PSNR back to a number (`None` is a perfect ROI, `+inf`).

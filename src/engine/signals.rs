@@ -14,6 +14,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+#[cfg_attr(not(feature = "cli"), allow(unused_imports))]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -21,6 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 pub const INTERRUPTED_EXIT_CODE: i32 = 130;
 
 static WRITES: Mutex<()> = Mutex::new(());
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 
 /// Holds the process-wide write lock while a result or checkpoint file is written.
@@ -39,6 +41,7 @@ pub fn exit_now(code: i32) -> ! {
 }
 
 /// What the handler does for the `n`-th signal (0-based).
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 fn on_signal(n: usize) {
     if n == 0 {
         eprintln!("\nstopping after this batch and saving the checkpoint (Ctrl-C again to abort at once)...");
@@ -50,12 +53,20 @@ fn on_signal(n: usize) {
 }
 
 /// Installs the Ctrl-C / SIGTERM handler described in the module docs (once per process).
+/// Needs the `cli` feature (the `ctrlc` crate); without it, an error says so.
 pub fn install_signal_handler() -> Result<()> {
-    ctrlc::set_handler(|| on_signal(SIGNALS.fetch_add(1, Ordering::SeqCst))).map_err(|e| {
+    #[cfg(feature = "cli")]
+    return ctrlc::set_handler(|| on_signal(SIGNALS.fetch_add(1, Ordering::SeqCst))).map_err(|e| {
         Error::invalid(
             "signal handler",
             "Ctrl-C/SIGTERM",
             format!("could not be installed: {e}"),
         )
-    })
+    });
+    #[cfg(not(feature = "cli"))]
+    Err(Error::invalid(
+        "signal handler",
+        "Ctrl-C/SIGTERM",
+        "this build of cem has no `cli` feature (the ctrlc crate)",
+    ))
 }

@@ -242,10 +242,8 @@ impl Library {
     pub fn open(dir: impl AsRef<Path>, size: u32, seed: u64) -> Result<Self> {
         let dir = dir.as_ref();
         let first = list_images(dir, &["png", "jpg", "jpeg"])?;
-        let dims = ::image::image_dimensions(&first[0]).map_err(|e| Error::Image {
-            path: first[0].clone(),
-            reason: e.to_string(),
-        })?;
+        let dims =
+            ::image::image_dimensions(&first[0]).map_err(|e| Error::image_read(&first[0], e))?;
         if dims == (size, size) {
             Library::from_patch_folder(dir)
         } else {

@@ -67,9 +67,9 @@ impl FolderLock {
     /// be written or another live process holds it.
     pub fn acquire(dir: impl AsRef<Path>) -> Result<FolderLock> {
         let dir = dir.as_ref();
-        let not_writable = |e: std::io::Error| Error::FolderNotWritable {
+        let not_writable = |source: std::io::Error| Error::FolderNotWritable {
             dir: dir.to_path_buf(),
-            reason: e.to_string(),
+            source,
         };
         std::fs::create_dir_all(dir).map_err(not_writable)?;
         let path = dir.join(LOCK_NAME);

@@ -241,7 +241,15 @@ impl CausalEffectMap {
         c
     }
 
-    /// `(min, max)` effect over the non-ROI cells, in dB.
+    /// `(min, max)` effect over the non-ROI cells, in dB; `None` when there is no cell
+    /// outside the ROI to measure (a ROI covering the whole grid, a 1x1 grid).
+    pub fn measured_range(&self) -> Option<(f64, f64)> {
+        let (lo, hi) = self.range();
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// `(min, max)` effect over the non-ROI cells, in dB; `(inf, -inf)` when there is
+    /// none (see [`CausalEffectMap::measured_range`]).
     pub fn range(&self) -> (f64, f64) {
         self.cells
             .iter()
@@ -275,9 +283,12 @@ impl CausalEffectMap {
     /// The Table I line: `task model image: positive % | negative % | none % | (min, max) | O | inferences | time`.
     pub fn table1_line(&self) -> String {
         let c = self.counts();
-        let (lo, hi) = self.range();
+        let range = match self.measured_range() {
+            Some((lo, hi)) => format!("range ({lo:.2}, {hi:.2}) dB"),
+            None => "no cell outside the ROI to measure".into(),
+        };
         format!(
-            "{} {} {} ROI {}: positive {:.2}% | negative {:.2}% | none {:.2}% | range ({:.2}, {:.2}) dB | ROI PSNR {:.4} dB | {} inferences, {:.1} s",
+            "{} {} {} ROI {}: positive {:.2}% | negative {:.2}% | none {:.2}% | {} | ROI PSNR {:.4} dB | {} inferences, {:.1} s",
             self.info.task,
             self.info.model,
             self.info.image,
@@ -285,8 +296,7 @@ impl CausalEffectMap {
             c.positive_pct(),
             c.negative_pct(),
             c.none_pct(),
-            lo,
-            hi,
+            range,
             self.info.original_psnr,
             self.inferences(),
             self.seconds()

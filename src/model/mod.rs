@@ -4,8 +4,14 @@
 //! A model maps a batch `[N, 3, H, W]` of inputs in [0, 1] to `[N, 3, sH, sW]`
 //! outputs (`s` the SR scale, 1 for restoration). [`forward_checked`] adds the shape
 //! and finiteness checks the engine relies on.
+//!
+//! Nothing on the inference path panics: TorchScript calls and the checks use
+//! libtorch's fallible calls, native `tch::nn` modules (whose layers have no fallible
+//! form) run inside a panic guard, and libtorch's out-of-memory failures come back as
+//! [`Error::OutOfMemory`]. [`memory`] estimates before running whether an input fits.
 
 pub mod device;
+pub mod memory;
 
 use crate::error::{Error, Result};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,6 +31,12 @@ pub trait Model {
     fn device(&self) -> Device;
     /// A name for result files and figure titles.
     fn name(&self) -> String;
+    /// The model's feature channels (its width), for the memory estimate of
+    /// [`memory::plan_batch`]; `None` (the default) assumes
+    /// [`memory::DEFAULT_FEATURE_CHANNELS`].
+    fn feature_channels(&self) -> Option<i64> {
+        None
+    }
     /// Runs the model with autograd enabled, so gradients can flow back to `input`
     /// (LAM, the single-pixel experiment). TorchScript, native and closure models
     /// implement it; a model that cannot be differentiated keeps this default, which
@@ -38,10 +50,35 @@ pub trait Model {
     }
 }
 
+thread_local! {
+    /// Set while [`guarded`] runs: its panics become errors and are not printed.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook once so that panics inside [`guarded`] print
+/// nothing (they come back as errors); every other panic prints as before.
+fn quiet_guarded_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info)
+            }
+        }));
+    });
+}
+
 /// Runs a closure that may panic inside libtorch, turning a panic into an error (a
-/// panic would kill a notebook kernel with every variable in it).
+/// panic would kill a notebook kernel with every variable in it): libtorch's
+/// out-of-memory failures into [`Error::OutOfMemory`], others into
+/// [`Error::ModelFailed`].
 pub(crate) fn guarded(f: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    quiet_guarded_panics();
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    match result {
         Ok(r) => r,
         Err(panic) => {
             let msg = panic
@@ -49,8 +86,35 @@ pub(crate) fn guarded(f: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic".into());
-            Err(Error::ModelFailed(msg))
+            Err(if memory::is_out_of_memory_text(&msg) {
+                memory::out_of_memory_from_text(&unwrap_text(&msg))
+            } else {
+                Error::ModelFailed(msg)
+            })
         }
+    }
+}
+
+/// The libtorch text inside a ``called `Result::unwrap()` on an `Err` value: Torch("...")``
+/// panic message (escaped newlines restored), or the message itself.
+fn unwrap_text(msg: &str) -> String {
+    match msg.split_once("Torch(\"") {
+        Some((_, rest)) => rest
+            .trim_end_matches("\")")
+            .replace("\\n", "\n")
+            .replace("\\\"", "\""),
+        None => msg.to_string(),
+    }
+}
+
+/// A libtorch error from running a model: [`Error::OutOfMemory`] when memory ran
+/// out, otherwise [`Error::ModelFailed`] with libtorch's whole message.
+fn model_failed(e: tch::TchError) -> Error {
+    let text = e.to_string();
+    if memory::is_out_of_memory_text(&text) {
+        memory::out_of_memory_from_text(&text)
+    } else {
+        Error::ModelFailed(full_message(&text))
     }
 }
 
@@ -65,11 +129,11 @@ impl TorchScript {
     /// Loads a TorchScript file onto `device`, in eval mode.
     pub fn load(path: impl AsRef<Path>, device: Device) -> Result<Self> {
         let path = path.as_ref();
-        if !path.exists() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "model file not found"),
-            ));
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(Error::ModelFile {
+                path: path.to_path_buf(),
+                source,
+            });
         }
         if device.is_cuda() {
             ensure_cuda_loaded();
@@ -111,14 +175,11 @@ fn full_message(s: &str) -> String {
 impl Model for TorchScript {
     fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        self.module
-            .forward_ts(&[input])
-            .map_err(|e| Error::ModelFailed(full_message(&e.to_string())))
+        self.module.forward_ts(&[input]).map_err(model_failed)
     }
 
     fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
-        tch::with_grad(|| self.module.forward_ts(&[input]))
-            .map_err(|e| Error::ModelFailed(first_line(&e.to_string())))
+        tch::with_grad(|| self.module.forward_ts(&[input])).map_err(model_failed)
     }
 
     fn device(&self) -> Device {
@@ -234,12 +295,15 @@ impl<T: Model + ?Sized> Model for Box<T> {
     fn forward_grad(&self, input: &Tensor) -> Result<Tensor> {
         (**self).forward_grad(input)
     }
+    fn feature_channels(&self) -> Option<i64> {
+        (**self).feature_channels()
+    }
 }
 
 /// Runs `model` on `input` (moved to the model's device) and checks that the output
 /// is `[N, 3, scale H, scale W]` and finite.
 pub fn forward_checked(model: &dyn Model, input: &Tensor, scale: u32) -> Result<Tensor> {
-    let input = input.to_device(model.device()).to_kind(Kind::Float);
+    let input = input.f_to_device(model.device())?.f_to_kind(Kind::Float)?;
     let out = model.forward(&input)?;
     let i = input.size();
     let expected = vec![i[0], 3, i[2] * scale as i64, i[3] * scale as i64];
@@ -251,12 +315,12 @@ pub fn forward_checked(model: &dyn Model, input: &Tensor, scale: u32) -> Result<
             scale,
         });
     }
-    let out = out.to_kind(Kind::Float);
+    let out = out.f_to_kind(Kind::Float)?;
     let bad = out
-        .isfinite()
-        .logical_not()
-        .sum(Kind::Int64)
-        .int64_value(&[]);
+        .f_isfinite()?
+        .f_logical_not()?
+        .f_sum(Kind::Int64)?
+        .f_int64_value(&[])?;
     if bad > 0 {
         return Err(Error::ModelOutputNotFinite {
             count: bad,

@@ -193,19 +193,20 @@ impl Figure {
         }
     }
 
-    fn draw<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, plotters::coord::Shift>,
-    ) -> Result<()> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
         register_fonts();
         let fail = |e: String| Error::Figure(e);
-        area.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        area.fill(&WHITE)
+            .map_err(|e| Error::plot("the figure", e))?;
         for op in &self.ops {
             match op {
                 Op::Image { x, y, image } => {
                     let el = BitMapElement::with_ref((*x, *y), image.dimensions(), image.as_raw())
                         .ok_or_else(|| fail("image buffer of the wrong size".into()))?;
-                    area.draw(&el).map_err(|e| fail(e.to_string()))?;
+                    area.draw(&el).map_err(|e| Error::plot("the figure", e))?;
                 }
                 Op::Rect {
                     from,
@@ -222,12 +223,12 @@ impl Figure {
                     // plotters rectangles include their far corner
                     let far = (to.0 - 1, to.1 - 1);
                     area.draw(&Rectangle::new([*from, far], style))
-                        .map_err(|e| fail(e.to_string()))?;
+                        .map_err(|e| Error::plot("the figure", e))?;
                 }
                 Op::Polygon { points, color } => {
                     let c = RGBColor(color[0], color[1], color[2]);
                     area.draw(&Polygon::new(points.clone(), c.filled()))
-                        .map_err(|e| fail(e.to_string()))?;
+                        .map_err(|e| Error::plot("the figure", e))?;
                 }
                 Op::Text {
                     x,
@@ -252,11 +253,11 @@ impl Figure {
                         .color(&RGBColor(color[0], color[1], color[2]))
                         .pos(Pos::new(h, VPos::Center));
                     area.draw(&plotters::element::Text::new(text.clone(), (*x, *y), font))
-                        .map_err(|e| fail(e.to_string()))?;
+                        .map_err(|e| Error::plot("the figure", e))?;
                 }
             }
         }
-        area.present().map_err(|e| fail(e.to_string()))
+        area.present().map_err(|e| Error::plot("the figure", e))
     }
 
     /// Renders to an RGB image.
@@ -307,6 +308,7 @@ impl Figure {
     }
 
     /// Shows the figure in an evcxr cell as one PNG.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         match self.to_image() {
             Ok(image) => crate::display::Picture { image }.evcxr_display(),

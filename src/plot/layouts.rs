@@ -7,7 +7,7 @@ use super::figure::{Align, Figure, Op};
 use super::parts::{colorbar, fit, map_image, pie, with_roi_box, MapStyle, Shares};
 use crate::error::{Error, Result};
 use crate::map::{CausalEffectMap, MapRun};
-use crate::stats::{column_floats, column_strings, task_title, Table};
+use crate::stats::{task_title, Table1Row};
 use image::RgbImage;
 use std::collections::HashMap;
 
@@ -349,38 +349,27 @@ pub struct PieStats {
     pub year: Option<u32>,
     /// Mean shares.
     pub shares: Shares,
-    /// Mean (min, max) effect.
+    /// Mean (min, max) effect; `(0, 0)` when the row had no cell outside the ROI.
     pub range: (f64, f64),
 }
 
 impl PieStats {
-    /// The rows of a Table I ([`crate::stats::MapSet::table1`]), in its order;
+    /// The rows of a Table I ([`crate::stats::MapSet::table1_rows`]), in its order;
     /// `years` maps model names to years.
-    pub fn from_table1(table: &Table, years: &HashMap<String, u32>) -> Result<Vec<PieStats>> {
-        let f = table.frame();
-        let s = |name: &str| column_strings(f, name);
-        let x = |name: &str| column_floats(f, name);
-        let (tasks, models) = (s("task")?, s("model")?);
-        let (pos, neg, none, lo, hi) = (
-            x("positive_pct")?,
-            x("negative_pct")?,
-            x("none_pct")?,
-            x("range_min_db")?,
-            x("range_max_db")?,
-        );
-        Ok((0..f.height())
-            .map(|i| PieStats {
-                task: tasks[i].clone(),
-                model: models[i].clone(),
-                year: years.get(&models[i]).copied(),
+    pub fn from_table1(rows: &[Table1Row], years: &HashMap<String, u32>) -> Vec<PieStats> {
+        rows.iter()
+            .map(|r| PieStats {
+                task: r.task.clone(),
+                model: r.model.clone(),
+                year: years.get(&r.model).copied(),
                 shares: Shares {
-                    positive: pos[i],
-                    negative: neg[i],
-                    none: none[i],
+                    positive: r.positive_pct,
+                    negative: r.negative_pct,
+                    none: r.none_pct,
                 },
-                range: (lo[i], hi[i]),
+                range: r.range_db.unwrap_or((0.0, 0.0)),
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -55,7 +55,8 @@ impl MapSet {
     /// One row per map: identifying columns (`path, model, task, image, library,
     /// library_path, strategy, seed, roi_x, roi_y, roi_size, block, scale, device`) and
     /// statistics (`positive_pct, negative_pct, none_pct, min_effect_db,
-    /// max_effect_db, original_psnr_db, inferences, seconds, cells`). The statistics
+    /// max_effect_db, original_psnr_db, inferences, seconds, cells`; the effect range
+    /// is null for a map without a cell outside its ROI). The statistics
     /// are computed from the cells, as Table I counts them (ROI cells are positive).
     pub fn frame(&self) -> Result<DataFrame> {
         let rows: Vec<Row> = self.entries.iter().map(|(p, m)| Row::of(p, m)).collect();
@@ -80,8 +81,8 @@ impl MapSet {
             "positive_pct" => x(|r| r.positive_pct),
             "negative_pct" => x(|r| r.negative_pct),
             "none_pct" => x(|r| r.none_pct),
-            "min_effect_db" => x(|r| r.range.0),
-            "max_effect_db" => x(|r| r.range.1),
+            "min_effect_db" => rows.iter().map(|r| r.range.map(|r| r.0)).collect::<Vec<_>>(),
+            "max_effect_db" => rows.iter().map(|r| r.range.map(|r| r.1)).collect::<Vec<_>>(),
             "original_psnr_db" => x(|r| r.original_psnr),
             "inferences" => u(|r| r.inferences),
             "seconds" => x(|r| r.seconds),
@@ -129,7 +130,12 @@ impl MapSet {
                 Ok(LazyCsvReader::new(path)
                     .with_has_header(true)
                     .with_schema(Some(schema.clone()))
-                    .finish()?
+                    .finish()
+                    .map_err(|source| Error::TableFile {
+                        op: "read",
+                        path: csv.clone(),
+                        source,
+                    })?
                     .with_columns([
                         lit(row.path).alias("path"),
                         lit(row.model).alias("model"),
@@ -177,7 +183,8 @@ struct Row {
     positive_pct: f64,
     negative_pct: f64,
     none_pct: f64,
-    range: (f64, f64),
+    /// `None`: no cell outside the ROI.
+    range: Option<(f64, f64)>,
     original_psnr: f64,
     inferences: u64,
     seconds: f64,
@@ -204,7 +211,7 @@ impl Row {
             positive_pct: c.positive_pct(),
             negative_pct: c.negative_pct(),
             none_pct: c.none_pct(),
-            range: m.range(),
+            range: m.measured_range(),
             original_psnr: info.original_psnr,
             inferences: m.inferences() as u64,
             seconds: m.seconds(),
@@ -214,7 +221,7 @@ impl Row {
 }
 
 /// A string column as owned strings (`""` for nulls).
-pub fn column_strings(frame: &DataFrame, name: &str) -> Result<Vec<String>> {
+pub(crate) fn column_strings(frame: &DataFrame, name: &str) -> Result<Vec<String>> {
     Ok(frame
         .column(name)?
         .str()?
@@ -224,7 +231,7 @@ pub fn column_strings(frame: &DataFrame, name: &str) -> Result<Vec<String>> {
 }
 
 /// A float column as `f64`s (NaN for nulls).
-pub fn column_floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
+pub(crate) fn column_floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
     Ok(frame
         .column(name)?
         .f64()?
@@ -235,7 +242,7 @@ pub fn column_floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
 
 /// A short name for a library source: `builtin` for the embedded one, else the last
 /// component of its path (`/data/patches-div2k-8` → `patches-div2k-8`).
-pub fn library_name(source: &str) -> String {
+pub(crate) fn library_name(source: &str) -> String {
     if source.starts_with("builtin") {
         return "builtin".into();
     }

@@ -33,7 +33,7 @@ pub use shipped::{
     models_dir, shipped, shipped_family, shipped_info, shipped_names, ShippedModel, MODELS_ENV,
 };
 pub use swinir::SwinIr;
-pub use weights::{convert_weights, load_into, python};
+pub use weights::{convert_weights, load_into, python, ConvertOptions};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -410,6 +410,10 @@ impl Model for Network {
 
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn feature_channels(&self) -> Option<i64> {
+        Some(self.config().feats)
     }
 }
 

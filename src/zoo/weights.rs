@@ -23,38 +23,131 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// How [`convert_weights`] treats the files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConvertOptions {
+    /// Allow arbitrary pickles (only for files you trust); by default torch loads with
+    /// `weights_only=True`.
+    pub unsafe_pickle: bool,
+    /// Replace an existing output file (never the checkpoint itself).
+    pub force: bool,
+}
+
 /// Converts a PyTorch checkpoint (`.pth`, legacy or zip format; a state_dict, one
 /// nested under `params_ema`/`params`/`state_dict`/`model`, or a pickled module) to
-/// safetensors at `out`. `unsafe_pickle` allows arbitrary pickles (only for files you
-/// trust); by default torch loads with `weights_only=True`.
-pub fn convert_weights(input: &Path, out: &Path, unsafe_pickle: bool) -> Result<String> {
-    if !input.is_file() {
-        return Err(Error::io(
-            input,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint"),
+/// safetensors at `out`; returns the converter's summary.
+///
+/// The checkpoint is never overwritten: an `out` that is the same file as `input`
+/// (after resolving links and `..`) is refused, and so is an existing `out` unless
+/// [`ConvertOptions::force`]. The file is written beside `out` under a temporary name
+/// and renamed into place only when complete, so a failed conversion leaves nothing
+/// behind and an old `out` intact.
+///
+/// ```no_run
+/// use cem::zoo::{convert_weights, ConvertOptions};
+/// use std::path::Path;
+/// # fn main() -> cem::Result<()> {
+/// let summary = convert_weights(
+///     Path::new("EDSR_x4.pth"),
+///     Path::new("edsr_x4.safetensors"),
+///     ConvertOptions::default(),
+/// )?;
+/// println!("{summary}");
+/// # Ok(()) }
+/// ```
+pub fn convert_weights(input: &Path, out: &Path, options: ConvertOptions) -> Result<String> {
+    let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            "checkpoint",
+            input.display(),
+            "is not a file",
         ));
     }
+    if same_file(input, out) {
+        return Err(Error::invalid(
+            "output",
+            out.display(),
+            format!(
+                "is the checkpoint {} itself; converting in place would replace it: give another output file",
+                input.display()
+            ),
+        ));
+    }
+    if out.exists() && !options.force {
+        return Err(Error::invalid(
+            "output",
+            out.display(),
+            "already exists; give another file, or --force (ConvertOptions::force) to replace it",
+        ));
+    }
+    let tmp = partial_path(out);
     let script = std::env::temp_dir().join(format!("cem-convert-{}.py", std::process::id()));
     std::fs::write(&script, CONVERTER).map_err(|e| Error::io(&script, e))?;
     let mut cmd = Command::new(python());
-    cmd.arg(&script).arg(input).arg(out);
-    if unsafe_pickle {
+    cmd.arg(&script).arg(input).arg(&tmp);
+    if options.unsafe_pickle {
         cmd.arg("--unsafe-pickle");
     }
     let run = cmd.output().map_err(|e| Error::io(python(), e));
     let _ = std::fs::remove_file(&script);
-    let run = run?;
-    if !run.status.success() {
-        return Err(Error::ResultFile {
-            path: input.to_path_buf(),
-            reason: format!(
-                "conversion to safetensors failed ({}): {}",
-                python().display(),
-                String::from_utf8_lossy(&run.stderr).trim()
-            ),
-        });
-    }
+    let run = match run {
+        Ok(run) if run.status.success() => run,
+        Ok(run) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::ResultFile {
+                path: input.to_path_buf(),
+                reason: format!(
+                    "conversion to safetensors failed ({}): {}",
+                    python().display(),
+                    String::from_utf8_lossy(&run.stderr).trim()
+                ),
+            });
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(out, e)
+    })?;
     Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
+}
+
+/// Whether `a` and `b` name the same file: the same device and inode when both exist,
+/// else the same canonical path (`b`'s folder resolved, its name appended).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+    }
+    let canonical = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = p.canonicalize() {
+            return Some(c);
+        }
+        let name = p.file_name()?;
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(parent.canonicalize().ok()?.join(name))
+    };
+    matches!((canonical(a), canonical(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The temporary file a conversion writes before it is renamed to `out`: beside it
+/// (same file system, so the rename is atomic), hidden, with this process's id.
+fn partial_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "weights".into());
+    out.with_file_name(format!(
+        ".{name}.partial-{}.safetensors",
+        std::process::id()
+    ))
 }
 
 /// Reads weights into `vs`: safetensors directly; `.pth`/`.pt` checkpoints are
@@ -66,7 +159,14 @@ pub fn load_into(vs: &mut VarStore, path: &Path) -> Result<()> {
         "safetensors" => read(path)?,
         "pth" | "pt" | "ckpt" => {
             let tmp = tempfile_path(path);
-            convert_weights(path, &tmp, false)?;
+            convert_weights(
+                path,
+                &tmp,
+                ConvertOptions {
+                    force: true,
+                    ..ConvertOptions::default()
+                },
+            )?;
             let t = read(&tmp);
             let _ = std::fs::remove_file(&tmp);
             t?

@@ -1,14 +1,16 @@
-//! The paper's Tables I, II and III, computed from a [`MapSet`].
+//! The paper's Tables I, II and III, computed from a [`MapSet`] (the [`Table`] they
+//! are laid out in is [`super::output`]).
 
 use super::frames::{column_floats, column_strings, MapSet};
-use super::table::{fixed, range_cell, Section, Table};
+use super::output::{fixed, range_cell, Section, Table};
+use super::rows::Table1Row;
 use crate::error::Result;
 use crate::map::CausalEffectMap;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
 /// The paper's name for a task, used as Table I's sub-headers.
-pub fn task_title(task: &str) -> String {
+pub(crate) fn task_title(task: &str) -> String {
     match task {
         "sr" => "Super-Resolution (SR)".into(),
         "dn" => "Denoising (DN)".into(),
@@ -62,8 +64,8 @@ struct StatRow {
     positive: f64,
     negative: f64,
     none: f64,
-    lo: f64,
-    hi: f64,
+    /// `None` when none of the row's maps has a cell outside its ROI.
+    range: Option<(f64, f64)>,
 }
 
 impl StatRow {
@@ -76,8 +78,22 @@ impl StatRow {
             fixed(self.positive, 2),
             fixed(self.negative, 2),
             fixed(self.none, 2),
-            range_cell(self.lo, self.hi),
+            range_cell(self.range),
         ]
+    }
+
+    /// As a typed Table I row (keys: task, model).
+    fn table1_row(&self) -> Table1Row {
+        Table1Row {
+            task: self.keys[0].clone(),
+            model: self.keys[1].clone(),
+            maps: self.maps,
+            images: self.images,
+            positive_pct: self.positive,
+            negative_pct: self.negative,
+            none_pct: self.none,
+            range_db: self.range,
+        }
     }
 }
 
@@ -111,8 +127,8 @@ fn read_rows(g: &DataFrame, keys: &[&str]) -> Result<Vec<StatRow>> {
             positive: pos[i],
             negative: neg[i],
             none: none[i],
-            lo: lo[i],
-            hi: hi[i],
+            // the mean of no per-map range (no map with a measured cell) is null: NaN here
+            range: (lo[i].is_finite() && hi[i].is_finite()).then_some((lo[i], hi[i])),
         })
         .collect())
 }
@@ -135,8 +151,13 @@ fn rows_frame(rows: &[StatRow], keys: &[&str]) -> Result<DataFrame> {
     columns.push(Column::new("positive_pct".into(), x(|r| r.positive)));
     columns.push(Column::new("negative_pct".into(), x(|r| r.negative)));
     columns.push(Column::new("none_pct".into(), x(|r| r.none)));
-    columns.push(Column::new("range_min_db".into(), x(|r| r.lo)));
-    columns.push(Column::new("range_max_db".into(), x(|r| r.hi)));
+    let range = |f: fn((f64, f64)) -> f64| {
+        rows.iter()
+            .map(|r| r.range.map(f))
+            .collect::<Vec<Option<f64>>>()
+    };
+    columns.push(Column::new("range_min_db".into(), range(|r| r.0)));
+    columns.push(Column::new("range_max_db".into(), range(|r| r.1)));
     columns.push(Column::new("affected_pct".into(), x(|r| r.affected())));
     Ok(DataFrame::new_infer_height(columns)?)
 }
@@ -155,6 +176,19 @@ fn sorted_frame(g: DataFrame, order: &[Expr], descending: Vec<bool>) -> Result<D
             SortMultipleOptions::default().with_order_descending_multi(descending),
         )
         .collect()?)
+}
+
+/// The notes under Tables I and II: what was averaged, and what "no cell" means when
+/// it appears.
+fn notes(rows: &[StatRow]) -> Vec<String> {
+    let mut notes = vec![maps_note(rows)];
+    if rows.iter().any(|r| r.range.is_none()) {
+        notes.push(format!(
+            "{}: no cell outside the ROI to measure in any map of the row (the ROI covers the whole grid).",
+            range_cell(None)
+        ));
+    }
+    notes
 }
 
 fn maps_note(rows: &[StatRow]) -> String {
@@ -177,14 +211,7 @@ impl MapSet {
     /// paper's order (SR, DN, DR, then others) under sub-headers, models by descending
     /// positive + negative share.
     pub fn table1(&self) -> Result<Table> {
-        let g = grouped(&self.frame()?, &["task", "model"])?;
-        let mut rows = read_rows(&g, &["task", "model"])?;
-        rows.sort_by(|a, b| {
-            task_rank(&a.keys[0])
-                .cmp(&task_rank(&b.keys[0]))
-                .then_with(|| a.keys[0].cmp(&b.keys[0]))
-                .then_with(|| by_affected(a, b))
-        });
+        let rows = self.table1_stat_rows()?;
         let mut sections: Vec<Section> = Vec::new();
         for r in &rows {
             let title = task_title(&r.keys[0]);
@@ -205,9 +232,32 @@ impl MapSet {
             "Table I: quantitative CEM results per task and model",
             headers,
             sections,
-            vec![maps_note(&rows)],
+            notes(&rows),
             frame,
         ))
+    }
+
+    /// Table I's rows, typed, in the table's order (what [`MapSet::table1`] lays out).
+    pub fn table1_rows(&self) -> Result<Vec<Table1Row>> {
+        Ok(self
+            .table1_stat_rows()?
+            .iter()
+            .map(StatRow::table1_row)
+            .collect())
+    }
+
+    /// Table I's rows: per task and model, tasks in the paper's order, models by
+    /// descending affected share.
+    fn table1_stat_rows(&self) -> Result<Vec<StatRow>> {
+        let g = grouped(&self.frame()?, &["task", "model"])?;
+        let mut rows = read_rows(&g, &["task", "model"])?;
+        rows.sort_by(|a, b| {
+            task_rank(&a.keys[0])
+                .cmp(&task_rank(&b.keys[0]))
+                .then_with(|| a.keys[0].cmp(&b.keys[0]))
+                .then_with(|| by_affected(a, b))
+        });
+        Ok(rows)
     }
 
     /// **Table II**: the Table I statistics per intervention library and model, the
@@ -258,7 +308,7 @@ impl MapSet {
             "Table II: quantitative CEM results per intervention library",
             headers,
             sections,
-            vec![maps_note(&rows)],
+            notes(&rows),
             frame,
         ))
     }

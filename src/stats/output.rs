@@ -1,5 +1,6 @@
-//! A finished table: numbers in a polars frame, text laid out as the paper prints it,
-//! and writers for CSV, Parquet, Markdown, HTML and plain text.
+//! The output type [`Table`]: numbers in a polars frame, text laid out as the paper
+//! prints it, and writers for CSV, Parquet, Markdown, HTML and plain text (the tables'
+//! computations are in [`super::compute`]).
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
@@ -223,12 +224,16 @@ impl Table {
             "csv" | "parquet" => {
                 let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
                 let mut frame = self.frame.clone();
-                if ext == "csv" {
-                    CsvWriter::new(&mut file).finish(&mut frame)?;
+                let written = if ext == "csv" {
+                    CsvWriter::new(&mut file).finish(&mut frame)
                 } else {
-                    ParquetWriter::new(&mut file).finish(&mut frame)?;
-                }
-                return Ok(());
+                    ParquetWriter::new(&mut file).finish(&mut frame).map(|_| ())
+                };
+                return written.map_err(|source| Error::TableFile {
+                    op: "write",
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
             "md" => self.to_markdown(),
             "html" => self.to_html(),
@@ -246,6 +251,7 @@ impl Table {
     }
 
     /// Shows the table in an evcxr notebook cell: HTML, with plain text beside it.
+    #[cfg(feature = "evcxr")]
     pub fn evcxr_display(&self) {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -272,7 +278,7 @@ fn esc(s: &str) -> String {
 }
 
 /// `value` with `decimals` places; negative zero prints as `0.00`.
-pub fn fixed(value: f64, decimals: usize) -> String {
+pub(crate) fn fixed(value: f64, decimals: usize) -> String {
     let s = format!("{:.*}", decimals, value + 0.0);
     match s.strip_prefix('-') {
         Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
@@ -280,9 +286,13 @@ pub fn fixed(value: f64, decimals: usize) -> String {
     }
 }
 
-/// The paper's range cell: `(-0.21, 1.22)`.
-pub fn range_cell(lo: f64, hi: f64) -> String {
-    format!("({}, {})", fixed(lo, 2), fixed(hi, 2))
+/// The paper's range cell: `(-0.21, 1.22)`; `(no cell)` when there was no cell outside
+/// the ROI to measure.
+pub(crate) fn range_cell(range: Option<(f64, f64)>) -> String {
+    match range {
+        Some((lo, hi)) => format!("({}, {})", fixed(lo, 2), fixed(hi, 2)),
+        None => "(no cell)".into(),
+    }
 }
 
 #[cfg(test)]
@@ -343,8 +353,9 @@ mod tests {
 
     #[test]
     fn formats_like_the_paper() {
-        assert_eq!(range_cell(-0.21, 1.22), "(-0.21, 1.22)");
-        assert_eq!(range_cell(-0.0, 0.004), "(0.00, 0.00)");
+        assert_eq!(range_cell(Some((-0.21, 1.22))), "(-0.21, 1.22)");
+        assert_eq!(range_cell(Some((-0.0, 0.004))), "(0.00, 0.00)");
+        assert_eq!(range_cell(None), "(no cell)");
         assert_eq!(fixed(-0.001, 2), "0.00");
         assert_eq!(fixed(-0.006, 2), "-0.01");
     }
