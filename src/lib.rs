@@ -57,6 +57,8 @@ pub mod prelude;
 pub mod report;
 pub mod stats;
 pub mod study;
+pub mod sweep;
+pub mod testset;
 pub mod train;
 pub mod zoo;
 

@@ -7,7 +7,7 @@ use super::units::{ModelSource, Study, Unit};
 use crate::engine::{Cem, Strategy};
 use crate::error::{Error, Result};
 use crate::image::{crop, load_rgb};
-use crate::library::{Library, Sampling};
+use crate::library::Library;
 use crate::model::{Model, TorchScript};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -183,7 +183,7 @@ pub fn run_unit(
     } else {
         hr
     };
-    let (strategy, uniform_fine) = Strategy::parse(&unit.strategy)?;
+    let (strategy, fine_sampling) = Strategy::parse(&unit.strategy)?;
     let mut cem = Cem::new(strategy)
         .block(unit.block)
         .tol(unit.tol)
@@ -194,8 +194,8 @@ pub fn run_unit(
         .locality(unit.locality)
         .rng(crate::degrade::RngKind::parse(&unit.rng)?)
         .stop_flag(stop);
-    if uniform_fine {
-        cem = cem.fine_sampling(Sampling::Uniform);
+    if let Some(s) = fine_sampling {
+        cem = cem.fine_sampling(s);
     }
     if let Some(n) = unit.batch_size {
         cem = cem.batch_size(n);

@@ -135,10 +135,10 @@ pub fn resolve_model(
     match models.get(name) {
         Some(ModelEntry::Spec(s)) => {
             if let Some(n) = s.strip_prefix("shipped:") {
-                if crate::zoo::shipped_names().any(|k| k == n) {
+                let names = crate::zoo::shipped_names();
+                if names.iter().any(|k| k == n) {
                     return Ok(ModelSource::Shipped { name: n.into() });
                 }
-                let names: Vec<&str> = crate::zoo::shipped_names().collect();
                 return Err(Error::invalid(
                     "model",
                     format!("{name}: {s}"),
@@ -175,10 +175,10 @@ pub fn resolve_model(
         }
         None => tried.push(format!("no entry '{name}' under models:")),
     }
-    if crate::zoo::shipped_names().any(|k| k == name) {
+    let names = crate::zoo::shipped_names();
+    if names.iter().any(|k| k == name) {
         return Ok(ModelSource::Shipped { name: name.into() });
     }
-    let names: Vec<&str> = crate::zoo::shipped_names().collect();
     tried.push(format!("not a shipped model ({})", names.join(", ")));
     match weights {
         Some(dir) => {
