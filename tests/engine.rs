@@ -378,7 +378,14 @@ fn settings_that_do_not_apply_are_refused_naming_them() {
         .run(&id, &hr, &task, ROI)
         .unwrap();
     assert_eq!(full.info.stages[&RunStage::Full].inferences, 60 * 3);
-    assert_eq!(base().fine_sampling(Sampling::Uniform).label(), "C3F50-U");
+    // U is uniform over gradient ranges (Table III); uniform over patches is not U
+    assert_eq!(
+        base()
+            .fine_sampling(Sampling::Ranges { width: 128 })
+            .label(),
+        "C3F50-U"
+    );
+    assert_eq!(base().fine_sampling(Sampling::Uniform).label(), "C3F50");
 }
 
 #[test]

@@ -268,3 +268,14 @@ fn cem_map_runs_the_model_once_per_reported_inference() {
         saved.info.original_psnr.to_bits()
     );
 }
+
+#[test]
+fn a_missing_map_folder_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-map");
+    let err = MapRun::load(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("no-such-map") && err.contains("no such folder"),
+        "{err}"
+    );
+}

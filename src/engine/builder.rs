@@ -223,7 +223,7 @@ impl Cem {
         self
     }
 
-    /// How the fine stage draws patches (default the density `D`; uniform gives C3F50-U;
+    /// How the fine stage draws patches (default the density `D`; `Sampling::Ranges` gives C3F50-U;
     /// coarse-to-fine only).
     pub fn fine_sampling(mut self, s: Sampling) -> Self {
         self.fine_sampling = Some(s);

@@ -187,6 +187,13 @@ fn upgrade_v1(json: &mut serde_json::Value) {
 /// Loads a map saved by [`save`] from `dir` (or from the path of its `cem.csv`/`cem.json`).
 pub fn load(path: impl AsRef<Path>) -> Result<CausalEffectMap> {
     let path = path.as_ref();
+    if !path.exists() {
+        return Err(Error::invalid(
+            "map folder",
+            path.display(),
+            "no such folder or file (expected a folder written by cem map, or its cem.json)",
+        ));
+    }
     let dir = if path.is_dir() {
         path
     } else {
