@@ -22,7 +22,8 @@ export EVCXR_TMPDIR=${EVCXR_TMPDIR:-/tmp/cem-evcxr-$(id -u)}
 mkdir -p "$EVCXR_TMPDIR"
 for nb in notebooks/*.ipynb; do
     echo "notebook $nb"
-    if .venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
+    # quick mode: the figure notebooks run on fewer images and a coarser strategy
+    if CEM_NOTEBOOK_QUICK=1 .venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
         --output-dir "$out" "$nb" >"$log" 2>&1; then
         passed=$((passed + 1))
         echo "notebook $nb ... ok"

@@ -53,6 +53,8 @@ mod paths;
 pub mod plot;
 pub mod prelude;
 pub mod stats;
+pub mod sweep;
+pub mod testset;
 pub mod train;
 pub mod zoo;
 

@@ -29,7 +29,9 @@ mod swinir;
 mod weights;
 
 pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
-pub use shipped::{shipped, shipped_names};
+pub use shipped::{
+    models_dir, shipped, shipped_family, shipped_info, shipped_names, ShippedModel, MODELS_ENV,
+};
 pub use swinir::SwinIr;
 pub use weights::{convert_weights, load_into, python, ConvertOptions};
 
@@ -302,6 +304,8 @@ impl Network {
                     }
                 }
             });
+        } else {
+            init_like_pytorch(&vs, config.arch);
         }
         let name = format!("{}_x{}", config.arch.name(), config.scale);
         Ok(Network {
@@ -411,4 +415,42 @@ impl Model for Network {
     fn feature_channels(&self) -> Option<i64> {
         Some(self.config().feats)
     }
+}
+
+/// PyTorch's default initialisation, which the authors' training starts from, for the
+/// networks without one of their own. `nn.Conv2d` draws from kaiming-uniform with
+/// `a = sqrt(5)` (bound `1/sqrt(fan_in)`) where tch's default has the ReLU gain (bound
+/// `sqrt(6/fan_in)`), so convolution weights are scaled by `1/sqrt(6)`; with tch's
+/// bound, RCAN's 0-255 residual chain starts with outputs hundreds of levels off and
+/// a few thousand CPU steps do not recover. SwinIR's linear layers are drawn from
+/// N(0, 0.02) with zero biases (its `_init_weights`). EDSR's `sub_mean`/`add_mean`
+/// start as the identity shifted by the DIV2K mean (the original `MeanShift`).
+fn init_like_pytorch(vs: &nn::VarStore, arch: Arch) {
+    let swin = matches!(arch, Arch::SwinIr | Arch::SwinIrMix);
+    tch::no_grad(|| {
+        for (name, mut var) in vs.variables() {
+            let weight = name.ends_with(".weight");
+            if arch == Arch::Edsr && (name.starts_with("sub_mean") || name.starts_with("add_mean"))
+            {
+                let sign = if name.starts_with("sub_mean") {
+                    -1.0
+                } else {
+                    1.0
+                };
+                if weight {
+                    let eye = Tensor::eye(3, (tch::Kind::Float, var.device())).view([3, 3, 1, 1]);
+                    var.copy_(&eye);
+                } else {
+                    let mean = Tensor::from_slice(&[0.4488f32, 0.4371, 0.4040]).to(var.device());
+                    var.copy_(&(mean * sign));
+                }
+            } else if weight && var.dim() == 4 {
+                let _ = var.g_mul_scalar_(1.0 / 6f64.sqrt());
+            } else if swin && weight && var.dim() == 2 {
+                let _ = var.normal_(0.0, 0.02);
+            } else if swin && name.ends_with(".bias") && !name.contains("norm") {
+                let _ = var.zero_();
+            }
+        }
+    });
 }

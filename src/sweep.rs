@@ -1,0 +1,485 @@
+//! Maps over models x images, the loop behind the paper's figures (9-13) and Table I:
+//! a list of [`Subject`]s (a model and the task it is mapped on), a test set
+//! ([`crate::testset`]) and one [`Cem`] builder give one [`Outcome`] per pair, kept in
+//! memory with the model input and output its figures need; [`MapSet`] turns them into
+//! Table I and [`pie_stats`] into Fig. 10's pies.
+//!
+//! Subjects come from the shipped family ([`shipped_subjects`]) or, when a reader has
+//! them, from the authors' checkpoints by their ModelZoo names ([`authors_subjects`]
+//! with [`AUTHORS_CHECKPOINTS`]).
+//!
+//! ```no_run
+//! use cem::prelude::*;
+//! use cem::sweep;
+//! # fn main() -> cem::Result<()> {
+//! let subjects = sweep::shipped_subjects(&["rcan-s-x4", "rcan-ap16-s-x4"], Device::Cpu)?;
+//! let images = cem::testset::builtin()?;
+//! let outcomes = sweep::run(&Cem::coarse_to_fine(), &subjects, &images[..2], false)?;
+//! println!("{}", sweep::map_set(&outcomes).table1()?.to_text());
+//! # Ok(()) }
+//! ```
+
+use crate::degrade::Task;
+use crate::engine::Cem;
+use crate::error::{Error, Result};
+use crate::map::{CausalEffectMap, MapRun};
+use crate::model::Model;
+use crate::plot::PieStats;
+use crate::stats::MapSet;
+use crate::testset::TestImage;
+use crate::zoo::{Arch, NetConfig, Network};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::Device;
+
+/// A model and the task it is mapped on, with the name and proposal year figures show.
+pub struct Subject {
+    /// The name in tables and figures.
+    pub label: String,
+    /// The model.
+    pub model: Box<dyn Model>,
+    /// The task its maps are computed for.
+    pub task: Task,
+    /// The year its architecture was proposed (Fig. 10 orders by it).
+    pub year: Option<u32>,
+    /// Input sides must be multiples of this (SwinIR: its window, 8).
+    pub size_multiple: u32,
+}
+
+impl Subject {
+    /// A subject from any model.
+    pub fn new(label: impl Into<String>, model: impl Model + 'static, task: Task) -> Self {
+        Subject {
+            label: label.into(),
+            model: Box::new(model),
+            task,
+            year: None,
+            size_multiple: 1,
+        }
+    }
+
+    /// A subject from a zoo network: its year and window come from its architecture.
+    pub fn network(label: impl Into<String>, net: Network, task: Task) -> Self {
+        let arch = net.config().arch;
+        Subject {
+            year: Some(proposal_year(arch)),
+            size_multiple: if matches!(arch, Arch::SwinIr | Arch::SwinIrMix) {
+                8
+            } else {
+                1
+            },
+            ..Subject::new(label, net, task)
+        }
+    }
+}
+
+/// The year an architecture was proposed: SRCNN 2014, DnCNN, EDSR and SRResNet 2017
+/// (SRResNet's paper is 2017), RCAN 2018, SwinIR 2021, RCAN_AP16 and the mixed
+/// networks 2024 (the CEM paper).
+pub fn proposal_year(arch: Arch) -> u32 {
+    match arch {
+        Arch::Srcnn => 2014,
+        Arch::Dncnn | Arch::SrResNet | Arch::Edsr => 2017,
+        Arch::Rcan => 2018,
+        Arch::SwinIr => 2021,
+        Arch::RcanAp16 | Arch::SrResNetMix | Arch::RcanMix | Arch::SwinIrMix => 2024,
+    }
+}
+
+/// The paper's name of an architecture: `SRCNN`, `DnCNN`, `SRResNet`, `EDSR`, `RCAN`,
+/// `RCAN_AP16`, `SwinIR`, `SRResNet_mix`, `RCAN_mix`, `SwinIR_mix`.
+pub fn paper_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Srcnn => "SRCNN",
+        Arch::Dncnn => "DnCNN",
+        Arch::SrResNet => "SRResNet",
+        Arch::Edsr => "EDSR",
+        Arch::Rcan => "RCAN",
+        Arch::RcanAp16 => "RCAN_AP16",
+        Arch::SwinIr => "SwinIR",
+        Arch::SrResNetMix => "SRResNet_mix",
+        Arch::RcanMix => "RCAN_mix",
+        Arch::SwinIrMix => "SwinIR_mix",
+    }
+}
+
+/// A shipped model's label in figures: the paper's architecture name with `-s` (small),
+/// `_MIO` instead of `_mix` for MIO-trained ones: `rcan-ap16-s-x4` is `RCAN_AP16-s`,
+/// `swinir-mio-s` is `SwinIR_MIO-s`. The task is not in it (maps carry their task).
+pub fn shipped_label(info: &crate::zoo::ShippedModel) -> String {
+    let name = paper_name(info.config.arch);
+    match info.task {
+        crate::train::TrainTask::Mio { .. } => format!("{}_MIO-s", name.trim_end_matches("_mix")),
+        _ => format!("{name}-s"),
+    }
+}
+
+/// Splits shipped model names into those present ([`crate::zoo::shipped_names`]) and
+/// those missing (a family trained only in part, or another `CEM_MODELS` folder), so a
+/// notebook can run on what there is and say what it left out.
+///
+/// ```
+/// let (have, missing) = cem::sweep::shipped_available(&["dncnn-s-dn50", "nope-s-x4"]);
+/// assert_eq!((have, missing), (vec!["dncnn-s-dn50"], vec!["nope-s-x4"]));
+/// ```
+pub fn shipped_available<'a>(names: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let known = crate::zoo::shipped_names();
+    names.iter().partition(|n| known.iter().any(|k| k == *n))
+}
+
+/// One subject per task of each named shipped model ([`crate::zoo::ShippedModel::tasks`]:
+/// one for single-task models, SR (`sr-up`), DN and DR for mixed and MIO ones),
+/// labelled by [`shipped_label`].
+pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> {
+    let mut out = vec![];
+    for name in names {
+        let info = crate::zoo::shipped_info(name)?;
+        for task in info.tasks() {
+            out.push(Subject::network(
+                shipped_label(&info),
+                info.load(device)?,
+                task,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The authors' checkpoints (their `ModelZoo` names and files, `CEM_Demo/ModelZoo`)
+/// that `cem::zoo` builds natively: (ModelZoo name, architecture, scale, task, file).
+/// The architectures are the published sizes ([`NetConfig::new`]); SwinIR here is
+/// the classical SR model (180 channels, 6 x 6 blocks) in the authors' table, which the
+/// zoo's lightweight head does not load, so it is left out; export it to TorchScript
+/// and use [`Subject::new`].
+pub const AUTHORS_CHECKPOINTS: [(&str, Arch, i64, &str, &str); 12] = [
+    ("SRCNN", Arch::Srcnn, 4, "sr", "SRCNN_15000.pth"),
+    ("EDSR", Arch::Edsr, 4, "sr", "EDSR-64-16_15000.pth"),
+    (
+        "SRResNet",
+        Arch::SrResNet,
+        4,
+        "sr",
+        "MSRResNet_net_g_1000000.pth",
+    ),
+    (
+        "RCAN_pooling16",
+        Arch::RcanAp16,
+        4,
+        "sr",
+        "RCAN_pooling16.pth",
+    ),
+    ("DnCNN", Arch::Dncnn, 1, "dn", "dncnn_color_blind.pth"),
+    ("SRResNet_DN", Arch::SrResNet, 1, "dn", "SRResNet_DN.pth"),
+    ("RCAN_DN", Arch::Rcan, 1, "dn", "RCAN_DN.pth"),
+    ("SRResNet_DR", Arch::SrResNet, 1, "dr", "SRResNet_DR.pth"),
+    ("RCAN_DR", Arch::Rcan, 1, "dr", "RCAN_DR.pth"),
+    (
+        "SRResNet_mix",
+        Arch::SrResNetMix,
+        1,
+        "mixed",
+        "mix_SRResNet.pth",
+    ),
+    ("RCAN_mix", Arch::RcanMix, 1, "mixed", "mix_RCAN.pth"),
+    ("SwinIR_mix", Arch::SwinIrMix, 1, "mixed", "mix_SwinIR.pth"),
+];
+
+/// Subjects from the authors' checkpoints in `dir` (see [`AUTHORS_CHECKPOINTS`]) by
+/// ModelZoo name; SR at x4, DN at sigma 50, DR, and SR (`sr-up`), DN and DR for the
+/// mixed ones, labelled by the name without its task suffix (`RCAN_DN` is `RCAN`). A
+/// name not in the table, or a file not in `dir`, is an error naming it.
+pub fn authors_subjects(
+    dir: impl AsRef<Path>,
+    names: &[&str],
+    device: Device,
+) -> Result<Vec<Subject>> {
+    let dir = dir.as_ref();
+    let mut out = vec![];
+    for name in names {
+        let Some(&(_, arch, scale, task, file)) = AUTHORS_CHECKPOINTS.iter().find(|e| e.0 == *name)
+        else {
+            let known: Vec<&str> = AUTHORS_CHECKPOINTS.iter().map(|e| e.0).collect();
+            return Err(Error::invalid(
+                "authors' model",
+                name,
+                format!("expected one of {}", known.join(", ")),
+            ));
+        };
+        let path: PathBuf = dir.join(file);
+        if !path.is_file() {
+            return Err(Error::invalid(
+                "authors' checkpoint",
+                path.display(),
+                format!("{name}'s file is not in {}", dir.display()),
+            ));
+        }
+        let tasks = match task {
+            "sr" => vec![Task::Sr { scale: 4 }],
+            "dn" => vec![Task::Dn { sigma: 50.0 }],
+            "dr" => vec![Task::Dr],
+            _ => vec![Task::SrUp { scale: 4 }, Task::Dn { sigma: 50.0 }, Task::Dr],
+        };
+        for t in tasks {
+            let net = Network::load(NetConfig::new(arch, scale), &path, device)?;
+            let label = name.trim_end_matches("_DN").trim_end_matches("_DR");
+            out.push(Subject::network(label, net, t));
+        }
+    }
+    Ok(out)
+}
+
+/// One map with what its figures need.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The subject's label (also `run.map.info.model`).
+    pub model: String,
+    /// The test image's name (also `run.map.info.image`).
+    pub image: String,
+    /// The task.
+    pub task: Task,
+    /// The subject's proposal year.
+    pub year: Option<u32>,
+    /// The map with the degraded input, the model's output and the ground truth.
+    pub run: MapRun,
+    /// Wall time of the map, seconds.
+    pub seconds: f64,
+}
+
+impl Outcome {
+    /// The map.
+    pub fn map(&self) -> &CausalEffectMap {
+        &self.run.map
+    }
+}
+
+/// Maps every subject on every image with `cem` (its seed, strategy, library; the
+/// image name and the subject's size multiple are set per map), subjects outer, images
+/// inner. With `progress`, prints one line per map.
+pub fn run(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+) -> Result<Vec<Outcome>> {
+    let mut out = Vec::with_capacity(subjects.len() * images.len());
+    for s in subjects {
+        for t in images {
+            let started = Instant::now();
+            let builder = cem
+                .clone()
+                .image_name(t.name.clone())
+                .size_multiple(s.size_multiple)
+                .progress(false);
+            let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
+            run.map.info.model = s.label.clone();
+            let seconds = started.elapsed().as_secs_f64();
+            if progress {
+                println!("{:>6.1} s  {}", seconds, run.map.table1_line());
+            }
+            out.push(Outcome {
+                model: s.label.clone(),
+                image: t.name.clone(),
+                task: s.task,
+                year: s.year,
+                run,
+                seconds,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The outcomes as a [`MapSet`] (for Table I and the per-map frame).
+pub fn map_set(outcomes: &[Outcome]) -> MapSet {
+    MapSet::from_maps(
+        outcomes
+            .iter()
+            .map(|o| {
+                (
+                    PathBuf::from(format!("{}/{}/{}", o.task.name(), o.model, o.image)),
+                    o.run.map.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A grid of maps (Fig. 9b, 11): one row per distinct `row(outcome)`, one column per
+/// distinct `col(outcome)`, both in first-seen order; the first map of a slot is drawn.
+///
+/// ```no_run
+/// # fn main() -> cem::Result<()> {
+/// # let outcomes: Vec<cem::sweep::Outcome> = vec![];
+/// use cem::stats::task_title;
+/// let fig = cem::sweep::grid(&outcomes, |o| o.model.clone(), |o| task_title(o.task.name()),
+///     &cem::plot::MapStyle::default())?;
+/// # Ok(()) }
+/// ```
+pub fn grid(
+    outcomes: &[Outcome],
+    row: impl Fn(&Outcome) -> String,
+    col: impl Fn(&Outcome) -> String,
+    style: &crate::plot::MapStyle,
+) -> Result<crate::plot::Figure> {
+    let distinct = |key: &dyn Fn(&Outcome) -> String| {
+        outcomes
+            .iter()
+            .map(key)
+            .fold(Vec::<String>::new(), |mut v, k| {
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+                v
+            })
+    };
+    let (rows, cols) = (distinct(&row), distinct(&col));
+    let cells: Vec<Vec<Option<&MapRun>>> = rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| {
+                    outcomes
+                        .iter()
+                        .find(|o| row(o) == *r && col(o) == *c)
+                        .map(|o| &o.run)
+                })
+                .collect()
+        })
+        .collect();
+    crate::plot::grid(&cells, &rows, &cols, style)
+}
+
+/// Fig. 10's per-model averages (Table I's rows), within each task ordered by
+/// proposal year then name.
+pub fn pie_stats(outcomes: &[Outcome]) -> Result<Vec<PieStats>> {
+    let years: HashMap<String, u32> = outcomes
+        .iter()
+        .filter_map(|o| o.year.map(|y| (o.model.clone(), y)))
+        .collect();
+    let mut stats = PieStats::from_table1(&map_set(outcomes).table1()?, &years)?;
+    let task_order: Vec<String> = outcomes.iter().fold(vec![], |mut v, o| {
+        if !v.contains(&o.run.map.info.task) {
+            v.push(o.run.map.info.task.clone());
+        }
+        v
+    });
+    stats.sort_by_key(|s| {
+        (
+            task_order.iter().position(|t| *t == s.task),
+            s.year.unwrap_or(u32::MAX),
+            s.model.clone(),
+        )
+    });
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Roi;
+
+    #[test]
+    fn runs_every_subject_on_every_image_and_averages_by_model() {
+        tch::manual_seed(0);
+        let net = |arch| {
+            Network::new(
+                NetConfig::new(arch, 1).feats(16).blocks(2).groups(1),
+                Device::Cpu,
+            )
+            .unwrap()
+        };
+        let subjects = vec![
+            Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }),
+            Subject::network("b-rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }),
+        ];
+        let images: Vec<TestImage> = crate::testset::builtin().unwrap()[..2]
+            .iter()
+            .map(|t| TestImage {
+                image: crate::image::crop(&t.image, 32, 32, 32, 32).unwrap(),
+                roi: Roi::new(16, 16, 8),
+                ..t.clone()
+            })
+            .collect();
+        let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
+        let out = run(&cem, &subjects, &images, false).unwrap();
+        assert_eq!(out.len(), 4);
+        let pairs: Vec<(&str, &str)> = out
+            .iter()
+            .map(|o| (o.model.as_str(), o.image.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("a-dncnn", "demo"),
+                ("a-dncnn", "chelsea-eye"),
+                ("b-rcan", "demo"),
+                ("b-rcan", "chelsea-eye")
+            ]
+        );
+        for o in &out {
+            assert_eq!(o.map().info.model, o.model);
+            assert_eq!(o.map().info.image, o.image);
+            assert_eq!((o.map().rows, o.map().cols), (4, 4));
+            let (input, output) = (
+                o.run.input.as_ref().unwrap(),
+                o.run.output.as_ref().unwrap(),
+            );
+            assert_eq!(
+                (input.dimensions(), output.dimensions()),
+                ((32, 32), (32, 32))
+            );
+            // the map's original PSNR is the output's ROI PSNR
+            let truth = images.iter().find(|t| t.name == o.image).unwrap();
+            let roi = crate::image::roi_psnr(output, &truth.image, truth.roi).unwrap();
+            assert!(
+                (roi - o.map().info.original_psnr).abs() < 1e-6,
+                "{roi} vs {}",
+                o.map().info.original_psnr
+            );
+        }
+        let stats = pie_stats(&out).unwrap();
+        let names: Vec<(&str, Option<u32>)> =
+            stats.iter().map(|s| (s.model.as_str(), s.year)).collect();
+        assert_eq!(names, [("a-dncnn", Some(2017)), ("b-rcan", Some(2018))]);
+        // the average of the two maps' shares
+        let mean_pos =
+            (out[0].map().counts().positive_pct() + out[1].map().counts().positive_pct()) / 2.0;
+        assert!((stats[0].shares.positive - mean_pos).abs() < 1e-9);
+        // a 2 x 2 grid, models down, images across
+        let style = crate::plot::MapStyle::default();
+        let one = grid(&out[..1], |o| o.model.clone(), |o| o.image.clone(), &style).unwrap();
+        let four = grid(&out, |o| o.model.clone(), |o| o.image.clone(), &style).unwrap();
+        let (a, b) = (one.to_image().unwrap(), four.to_image().unwrap());
+        assert!(b.width() > a.width() && b.height() > a.height());
+    }
+
+    #[test]
+    fn shipped_models_are_labelled_by_architecture() {
+        let info = crate::zoo::shipped_info("srresnet-s-x4").unwrap();
+        assert_eq!(shipped_label(&info), "SRResNet-s");
+        let s = shipped_subjects(&["dncnn-s-dn50"], Device::Cpu).unwrap();
+        assert_eq!(
+            (s[0].label.as_str(), s[0].task, s[0].year),
+            ("DnCNN-s", Task::Dn { sigma: 50.0 }, Some(2017))
+        );
+    }
+
+    #[test]
+    fn authors_checkpoints_are_named_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = authors_subjects(dir.path(), &["SAN"], Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("SAN") && err.contains("RCAN_pooling16"),
+            "{err}"
+        );
+        let err = authors_subjects(dir.path(), &["RCAN_DN"], Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("RCAN_DN.pth"), "{err}");
+    }
+}
