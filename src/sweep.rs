@@ -357,7 +357,7 @@ pub fn pie_stats(outcomes: &[Outcome]) -> Result<Vec<PieStats>> {
         .iter()
         .filter_map(|o| o.year.map(|y| (o.model.clone(), y)))
         .collect();
-    let mut stats = PieStats::from_table1(&map_set(outcomes).table1()?, &years)?;
+    let mut stats = PieStats::from_table1(&map_set(outcomes).table1_rows()?, &years);
     let task_order: Vec<String> = outcomes.iter().fold(vec![], |mut v, o| {
         if !v.contains(&o.run.map.info.task) {
             v.push(o.run.map.info.task.clone());
