@@ -10,7 +10,7 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 
 /// The paper's name for a task, used as Table I's sub-headers.
-pub(crate) fn task_title(task: &str) -> String {
+pub fn task_title(task: &str) -> String {
     match task {
         "sr" => "Super-Resolution (SR)".into(),
         "dn" => "Denoising (DN)".into(),

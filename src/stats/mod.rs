@@ -38,7 +38,7 @@ mod output;
 mod rows;
 
 pub use collect::find_maps;
-pub(crate) use compute::task_title;
+pub use compute::task_title;
 pub(crate) use frames::library_name;
 pub use frames::MapSet;
 pub use output::{Section, Table};
