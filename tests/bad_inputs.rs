@@ -280,14 +280,7 @@ fn convert_weights_never_replaces_its_input_nor_an_existing_output_unasked() {
 /// A 5x5 box filter as TorchScript, and a 64x64 ground truth.
 fn box_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let model = dir.join("box.pt");
-    FnModel::new("box", Device::Cpu, |x: &Tensor| {
-        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
-    })
-    .save_traced(
-        &Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu)),
-        &model,
-    )
-    .unwrap();
+    common::save_box_model(&model);
     let image = dir.join("hr.png");
     save_rgb(&common::cat(0, 0, 64), &image).unwrap();
     (model, image)

@@ -1,5 +1,7 @@
 //! `cem map` end to end, on a TorchScript model the test makes.
 
+mod common;
+
 use cem::prelude::*;
 use std::process::Command;
 
@@ -7,14 +9,7 @@ use std::process::Command;
 fn cem_map_writes_the_files_and_prints_the_table_line() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("box.pt");
-    FnModel::new("box", Device::Cpu, |x: &Tensor| {
-        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
-    })
-    .save_traced(
-        &Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu)),
-        &model,
-    )
-    .unwrap();
+    common::save_box_model(&model);
     let hr = cem::image::crop(&cem::demo::demo_image().unwrap(), 64, 64, 64, 64).unwrap();
     let image = dir.path().join("hr.png");
     save_rgb(&hr, &image).unwrap();
@@ -153,14 +148,7 @@ macro_rules! os {
 /// A 5x5 box filter as a TorchScript file and a small ground truth, in `dir`.
 fn box_model_and_image(dir: &std::path::Path, side: u32) -> (String, String) {
     let model = dir.join("box.pt");
-    FnModel::new("box", Device::Cpu, |x: &Tensor| {
-        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
-    })
-    .save_traced(
-        &Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu)),
-        &model,
-    )
-    .unwrap();
+    common::save_box_model(&model);
     let hr = cem::image::crop(&cem::demo::demo_image().unwrap(), 64, 64, side, side).unwrap();
     let image = dir.join("hr.png");
     save_rgb(&hr, &image).unwrap();

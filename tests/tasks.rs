@@ -376,14 +376,7 @@ fn mio_samples_cover_the_seven_tasks_equally_at_full_size() {
 fn cem_map_runs_sr_up_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("box.pt");
-    FnModel::new("box", Device::Cpu, |x: &Tensor| {
-        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
-    })
-    .save_traced(
-        &Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu)),
-        &model,
-    )
-    .unwrap();
+    common::save_box_model(&model);
     let image = dir.path().join("hr.png");
     save_rgb(&truth(), &image).unwrap();
     let out = dir.path().join("out");

@@ -35,3 +35,17 @@ pub fn quiet_cem() -> cem::engine::Cem {
         .progress(false)
         .batch_size(16)
 }
+
+/// Saves a 5x5 box filter (stride 1, zero padding 2: output size = input size) as a
+/// TorchScript file at `path`: a real model for the command-line tests.
+pub fn save_box_model(path: &std::path::Path) {
+    use cem::prelude::*;
+    FnModel::new("box", Device::Cpu, |x: &Tensor| {
+        x.avg_pool2d([5, 5], [1, 1], [2, 2], false, false, None::<i64>)
+    })
+    .save_traced(
+        &Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu)),
+        path,
+    )
+    .unwrap();
+}
