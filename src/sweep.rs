@@ -374,6 +374,68 @@ pub fn pie_stats(outcomes: &[Outcome]) -> Result<Vec<PieStats>> {
     Ok(stats)
 }
 
+/// Each subject's mean PSNR (dB) on its task over the whole `images`, beside doing
+/// nothing's (the bicubic upsampling for SR, the degraded input otherwise): the test-set
+/// PSNRs that Fig. 12 and 13 note. Every image is degraded with seed 0; images whose
+/// sides the subject cannot take (SwinIR: multiples of 8) are an error naming them.
+///
+/// ```no_run
+/// # fn main() -> cem::Result<()> {
+/// let subjects = cem::sweep::shipped_subjects(&["srresnet-s-dn50"], tch::Device::Cpu)?;
+/// let bars = cem::sweep::test_psnr(&subjects, &cem::testset::builtin()?)?;
+/// println!("{}", cem::plot::psnr_table(&bars)?.to_text());
+/// # Ok(()) }
+/// ```
+pub fn test_psnr(subjects: &[Subject], images: &[TestImage]) -> Result<Vec<crate::plot::PsnrBar>> {
+    use crate::image::{psnr, tensor_to_rgb, to_tensor};
+    if images.is_empty() {
+        return Err(Error::invalid(
+            "test images",
+            "none",
+            "the mean PSNR needs at least one image",
+        ));
+    }
+    let mut out = Vec::with_capacity(subjects.len());
+    for s in subjects {
+        let d = s.task.degradation(0)?;
+        let (mut got, mut nothing) = (0.0, 0.0);
+        for t in images {
+            let (w, h) = t.image.dimensions();
+            let m = s.size_multiple.max(1);
+            if w % m != 0 || h % m != 0 {
+                return Err(Error::invalid(
+                    "test image",
+                    format!("{} ({w}x{h})", t.name),
+                    format!("{} takes sides that are multiples of {m}", s.label),
+                ));
+            }
+            let input = d.degrade(&t.image)?;
+            let output = crate::model::forward_checked(
+                s.model.as_ref(),
+                &to_tensor(&input, Device::Cpu),
+                d.scale(),
+            )?;
+            got += psnr(&tensor_to_rgb(&output)?, &t.image)?;
+            nothing += if d.scale() == 1 {
+                psnr(&input, &t.image)?
+            } else {
+                psnr(
+                    &crate::degrade::resample::pil_bicubic(&input, w, h),
+                    &t.image,
+                )?
+            };
+        }
+        let n = images.len() as f64;
+        out.push(crate::plot::PsnrBar {
+            task: s.task.name().to_string(),
+            model: s.label.clone(),
+            psnr: got / n,
+            baseline: Some(nothing / n),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +543,45 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("RCAN_DN.pth"), "{err}");
+    }
+
+    #[test]
+    fn test_psnr_of_doing_nothing_is_its_baseline_and_odd_sides_are_named() {
+        let images: Vec<TestImage> = crate::testset::builtin().unwrap()[..2]
+            .iter()
+            .map(|t| TestImage {
+                image: crate::image::crop(&t.image, 0, 0, 36, 36).unwrap(),
+                ..t.clone()
+            })
+            .collect();
+        let identity =
+            || crate::model::FnModel::new("id", Device::Cpu, |x: &tch::Tensor| x.shallow_clone());
+        let mut subjects = vec![
+            Subject::new("id-dn", identity(), Task::Dn { sigma: 50.0 }),
+            Subject::new("id-dr", identity(), Task::Dr),
+        ];
+        let bars = test_psnr(&subjects, &images).unwrap();
+        assert_eq!(bars.len(), 2);
+        for b in &bars {
+            assert!((b.psnr - b.baseline.unwrap()).abs() < 1e-9, "{b:?}");
+        }
+        let d = Task::Dn { sigma: 50.0 }.degradation(0).unwrap();
+        let by_hand = images
+            .iter()
+            .map(|t| crate::image::psnr(&d.degrade(&t.image).unwrap(), &t.image).unwrap())
+            .sum::<f64>()
+            / 2.0;
+        assert!((bars[0].psnr - by_hand).abs() < 1e-9);
+        assert_eq!(
+            (bars[1].task.as_str(), bars[1].model.as_str()),
+            ("dr", "id-dr")
+        );
+        subjects[0].size_multiple = 8;
+        let err = test_psnr(&subjects, &images).err().unwrap().to_string();
+        assert!(
+            err.contains("36x36") && err.contains("multiples of 8"),
+            "{err}"
+        );
+        assert!(test_psnr(&subjects, &[]).is_err());
     }
 }

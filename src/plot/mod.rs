@@ -27,6 +27,7 @@ mod colors;
 mod figure;
 mod layouts;
 mod parts;
+mod psnr;
 
 pub(crate) use colors::SEISMIC_STOPS;
 pub use colors::{
@@ -36,6 +37,7 @@ pub(crate) use figure::register_fonts;
 pub use figure::{Align, Figure, Op};
 pub use layouts::{compare, grid, grid_by_model_and_task, panel, panels, pies, PieStats};
 pub use parts::{colorbar, fit, map_image, outline, pie, with_roi_box, MapStyle, Shares};
+pub use psnr::{pies_with_psnr, psnr_panel, psnr_table, PsnrBar};
 
 /// The result folder's type under the name figures used before it became the result
 /// of a run: the same type as [`crate::map::MapRun`].
