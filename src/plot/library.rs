@@ -233,7 +233,8 @@ pub fn gradient_histogram(
     let mut left = vec![255u8; (pw * ph * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut left, (pw, ph)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| Error::plot("the G histogram", e))?;
+        root.fill(&WHITE)
+            .map_err(|e| Error::plot("the G histogram", e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("G over the library ({} patches)", g.len()),
@@ -276,12 +277,14 @@ pub fn gradient_histogram(
                 ))
                 .map_err(|e| Error::plot("the G histogram", e))?;
         }
-        root.present().map_err(|e| Error::plot("the G histogram", e))?;
+        root.present()
+            .map_err(|e| Error::plot("the G histogram", e))?;
     }
     let mut right = vec![255u8; (pw * ph * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut right, (pw, ph)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| Error::plot("the G histogram", e))?;
+        root.fill(&WHITE)
+            .map_err(|e| Error::plot("the G histogram", e))?;
         let share = |c: usize| c as f64 / draws as f64 * 100.0;
         let top = counts
             .iter()
@@ -354,7 +357,8 @@ pub fn gradient_histogram(
             .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(|e| Error::plot("the G histogram", e))?;
-        root.present().map_err(|e| Error::plot("the G histogram", e))?;
+        root.present()
+            .map_err(|e| Error::plot("the G histogram", e))?;
     }
     let to_image = |buf: Vec<u8>| {
         RgbImage::from_raw(pw, ph, buf)
@@ -409,7 +413,10 @@ mod tests {
         assert_eq!((c[2].from, c[2].to), (256.0, 384.0));
         // D follows the library: 80 % / 10 % / 0 / 10 %
         let d: Vec<f64> = c.iter().map(|r| r.d_draws as f64 / 30_000.0).collect();
-        assert!((d[0] - 0.8).abs() < 0.02 && (d[1] - 0.1).abs() < 0.02, "{d:?}");
+        assert!(
+            (d[0] - 0.8).abs() < 0.02 && (d[1] - 0.1).abs() < 0.02,
+            "{d:?}"
+        );
         assert_eq!(c[2].d_draws, 0);
         // U: each non-empty range a third, the empty one never
         for k in [0, 1, 3] {
