@@ -189,6 +189,17 @@ fn a_typo_in_a_choice_is_refused_by_clap_with_the_valid_values() {
         err.contains("jpeg:quality=abc") && err.contains("quality"),
         "{err}"
     );
+    // a negative noise level is refused as a value by name, not taken for an option
+    let (code, _, err) = cem(os![
+        "map", "--model", "m.pt", "--image", "x.png", "--task", "dn", "--sigma", "-5", "--roi",
+        "0,0,8", "--out", "o"
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'-5': the noise level must be a finite number >= 0")
+            && err.contains("--sigma"),
+        "{err}"
+    );
     // a layout typo: the values, and clap's suggestion
     let (code, _, err) = cem(os![
         "plot",

@@ -708,3 +708,55 @@ fn authors_model_names_resolve_through_cem_weights() {
         "{t}"
     );
 }
+
+/// `studies/demo-*_CEM.yml` are the authors' demo configs with only their two data
+/// paths pointed at `../shared` and a `models:` section added: every other field parses
+/// to what the verbatim file gives, and every model name resolves to a real model.
+#[test]
+fn the_repository_demo_studies_are_the_authors_configs_pointed_at_shared_data() {
+    let Some(shared) = common::shared("the_repository_demo_studies") else {
+        return;
+    };
+    let studies = Path::new(env!("CARGO_MANIFEST_DIR")).join("studies");
+    for (task, authors, models) in [
+        ("DN", AUTHORS_DN, ["DnCNN", "RCAN_DN"]),
+        ("DR", AUTHORS_DR, ["SRResNet_DR", "MPRNet_DR"]),
+        ("SR", AUTHORS_SR, ["EDSR", "SRResNet"]),
+    ] {
+        let path = studies.join(format!("demo-{task}_CEM.yml"));
+        let ours = StudyConfig::load(&path).unwrap();
+        let mut theirs = StudyConfig::parse(authors).unwrap();
+        assert_eq!(
+            ours.models.keys().collect::<Vec<_>>().len(),
+            2,
+            "{task}: one entry per model"
+        );
+        for m in models {
+            assert!(ours.models.contains_key(m), "{task}: {m}");
+        }
+        theirs.text_img_path = ours.text_img_path.clone();
+        theirs.patch_path = ours.patch_path.clone();
+        theirs.models = ours.models.clone();
+        assert_eq!(ours, theirs, "{task}: only the paths and models: differ");
+        // the paths reach ../shared's data and the models resolve
+        let study = Study::load(&path).unwrap();
+        assert_eq!(study.units.len(), 4, "{task}");
+        let images = std::fs::canonicalize(shared.join("data/test-images")).unwrap();
+        for u in &study.units {
+            assert_eq!(
+                std::fs::canonicalize(&u.image_path)
+                    .unwrap()
+                    .parent()
+                    .unwrap(),
+                images
+            );
+            assert!(
+                std::fs::canonicalize(&u.library)
+                    .unwrap()
+                    .ends_with("patches-div2k-8"),
+                "{}",
+                u.library
+            );
+        }
+    }
+}

@@ -261,6 +261,21 @@ fn exported_torchscript_runs_the_same() {
 }
 
 #[test]
+fn a_shipped_model_with_dashes_in_its_name_exports_to_torchscript_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = cem::zoo::shipped("dncnn-s-dn50", Device::Cpu).unwrap();
+    let path = dir.path().join("dncnn-s-dn50.pt");
+    net.export_torchscript(&path, 32).unwrap();
+    let ts = TorchScript::load(&path, Device::Cpu).unwrap();
+    let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let d = (net.forward(&x).unwrap() - ts.forward(&x).unwrap())
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(d < 1e-5, "{d}");
+}
+
+#[test]
 fn shipped_models_beat_doing_nothing_on_the_held_out_photo() {
     let hr = cem::demo::demo_image().unwrap(); // astronaut.png: held out from training
     for (name, task) in [

@@ -172,8 +172,23 @@ struct LevelArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     scale: Option<u32>,
     /// DN noise level in u8 levels (default 50; only for dn, and train's mixed).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = noise_level)]
     sigma: Option<f64>,
+}
+
+/// `--sigma`: a finite number of u8 levels, at least 0 (`-5` is refused by name, not
+/// taken for an option).
+fn noise_level(text: &str) -> std::result::Result<f64, String> {
+    let v: f64 = text
+        .parse()
+        .map_err(|e| format!("'{text}' is not a number ({e})"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "'{text}': the noise level must be a finite number >= 0"
+        ))
+    }
 }
 
 impl LevelArgs {

@@ -386,7 +386,13 @@ impl Network {
         let saved = {
             let module = &self.module;
             let mut closure = |inputs: &[Tensor]| vec![module.forward(&inputs[0])];
-            tch::CModule::create_by_tracing(&self.name, "forward", &[example], &mut closure)
+            // TorchScript module names are identifiers: `srresnet-s-x4` saves but does not load
+            let modname: String = self
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            tch::CModule::create_by_tracing(&modname, "forward", &[example], &mut closure)
                 .and_then(|m| m.save(path.as_ref()))
         };
         self.vs.unfreeze();
