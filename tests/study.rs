@@ -310,6 +310,12 @@ fn a_study_runs_keeps_finished_units_records_failures_and_retries_them() {
             for f in ["input.png", "output.png", "hr.png", "unit.json", "cem.csv"] {
                 assert!(folder.unit_dir(&u.id).join(f).is_file(), "{f}");
             }
+            // the config's batch of 16 (a GPU size) is capped at the CPU's 8
+            let record: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(folder.unit_dir(&u.id).join("cem.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(record["batch_size"], 8, "{}", u.id);
             assert!(!folder.partial_dir(&u.id).exists());
         } else {
             match s {

@@ -37,7 +37,9 @@ pub struct StudyConfig {
     /// The models, by name (resolved through `models`, shipped names or `CEM_WEIGHTS`).
     #[serde(rename = "Modellist")]
     pub model_list: Vec<String>,
-    /// Interventions per model call, per model name.
+    /// Interventions per model call, per model name: the authors' GPU batch sizes, used
+    /// as given on CUDA and capped at the CPU default (8) on the CPU
+    /// ([`study_batch`](crate::study::study_batch)).
     #[serde(default)]
     pub batch_size_dict: BTreeMap<String, usize>,
     /// The folder of the test images (default: the config's folder).
