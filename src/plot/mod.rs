@@ -20,12 +20,15 @@
 //!
 //! Layouts: [`panel`] (input, output, map, pie, colour bar), [`grid`] and
 //! [`grid_by_model_and_task`] (Fig. 9b, 11), [`compare`] (Fig. 7, 9a, 12d, 13d, one
-//! shared colour bar) and [`pies`] (Fig. 10, 12a-c, 13a-c, from a Table I). Text is set
+//! shared colour bar) and [`pies`] (Fig. 10, 12a-c, 13a-c, from a Table I). The library's
+//! patches by gradient range and the histogram of `G` with `D` and `U` draws per range
+//! (Fig. 17): [`library_patches`], [`gradient_histogram`], [`range_counts`]. Text is set
 //! in the shipped DejaVu Sans, so figures render the same on every machine.
 
 mod colors;
 mod figure;
 mod layouts;
+mod library;
 mod parts;
 mod psnr;
 
@@ -36,6 +39,7 @@ pub use colors::{
 pub(crate) use figure::register_fonts;
 pub use figure::{Align, Figure, Op};
 pub use layouts::{compare, grid, grid_by_model_and_task, panel, panels, pies, PieStats};
+pub use library::{gradient_histogram, library_patches, range_counts, RangeCount};
 pub use parts::{colorbar, fit, map_image, outline, pie, with_roi_box, MapStyle, Shares};
 pub use psnr::{pies_with_psnr, psnr_panel, psnr_table, PsnrBar};
 
