@@ -412,7 +412,7 @@ pub fn test_psnr(subjects: &[Subject], images: &[TestImage]) -> Result<Vec<crate
             let input = d.degrade(&t.image)?;
             let output = crate::model::forward_checked(
                 s.model.as_ref(),
-                &to_tensor(&input, Device::Cpu),
+                &to_tensor(&input, s.model.device()),
                 d.scale(),
             )?;
             got += psnr(&tensor_to_rgb(&output)?, &t.image)?;
