@@ -141,6 +141,68 @@ fn table3_counts_interventions_over_t_per_cell_outside_the_roi_against_the_same_
 
 mod common;
 
+#[test]
+fn table3_pairs_maps_with_their_reference_by_library_folder_however_the_path_was_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let z = 0.0;
+    let with_library = |mut m: CausalEffectMap, library: &str, size: usize| {
+        m.info.library = library.into();
+        m.info.library_size = size;
+        m
+    };
+    let full = map3(
+        "Full500",
+        0,
+        30.0,
+        [INF, 1.0, -1.0, z, z, z, z, z, z],
+        &[(RunStage::Full, 4000)],
+    );
+    let c3 = || {
+        map3(
+            "C3F50",
+            0,
+            30.0,
+            [INF, 1.0, -0.5, z, z, z, z, z, z],
+            &[(RunStage::Coarse, 24)],
+        )
+    };
+    let maps = [
+        (
+            "full",
+            with_library(full, "../shared/data/patches-div2k-8", 10_000),
+        ),
+        // the same folder as a study records it: paired (S 75 %)
+        (
+            "study",
+            with_library(c3(), "studies/../../shared/data/patches-div2k-8/", 10_000),
+        ),
+        // another folder, or the same name with other patches: left out
+        (
+            "other",
+            with_library(c3(), "../shared/data/patches-photos-8", 10_000),
+        ),
+        (
+            "resized",
+            with_library(c3(), "/elsewhere/patches-div2k-8", 500),
+        ),
+    ];
+    for (name, m) in &maps {
+        map::save(m, d.join(name)).unwrap();
+    }
+    let t = MapSet::load(&[d]).unwrap().table3().unwrap();
+    assert_eq!(
+        t.to_tsv(),
+        "Strategies\tInferences (%)\tSimilarity Score (%)\nC3F50\t0.6\t75.00\n"
+    );
+    let left_out = t.notes.iter().find(|n| n.starts_with("Left out")).unwrap();
+    assert!(
+        left_out.contains("other") && left_out.contains("resized"),
+        "{left_out}"
+    );
+    assert!(!left_out.contains("study"), "{left_out}");
+}
+
 use cem::engine::{Adaptive, Strategy};
 use cem::map::{CellKind, Stage};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -369,11 +431,71 @@ fn the_budget_bounds_the_run_and_a_budget_below_screening_is_refused() {
         .run(&box7(), &hr, &task, ROI)
         .unwrap();
     assert_eq!(map.info.stages[&RunStage::Adaptive].inferences, 250);
-    assert_eq!(map.info.strategy, "Adaptive-B250");
+    // a target other than the default is part of the label: another row of Table III
+    assert_eq!(map.info.strategy, "Adaptive-B250-T0.1");
     // 60 cells x 3 screening draws = 180
     let err = adaptive(Adaptive::default().budget(179))
         .run(&box7(), &hr, &task, ROI)
         .unwrap_err()
         .to_string();
     assert!(err.contains("179") && err.contains("180"), "{err}");
+}
+
+#[test]
+fn control_variates_tighten_the_wired_cells_and_keep_maps_independent_of_batching() {
+    let mut hr = truth();
+    for (r, c) in [(0u32, 0u32), (7, 7)] {
+        for y in r * 8..r * 8 + 8 {
+            for x in c * 8..c * 8 + 8 {
+                hr.put_pixel(x, y, ::image::Rgb([255, 255, 255]));
+            }
+        }
+    }
+    let task = Task::Dn { sigma: 50.0 };
+    let noisy = task.degradation(0).unwrap().degrade(&hr).unwrap();
+    let crop = cem::image::crop(&noisy, 0, 0, 8, 8).unwrap();
+    let a0 = crop.as_raw().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / 192.0;
+    let model = wired_model(a0, 0.4);
+    let plain = adaptive(Adaptive::default())
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    let cv = adaptive(Adaptive::default().control(true))
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(cv.info.strategy, "Adaptive-CV");
+    // the same classification: the wired cells with their signs, every other cell 0
+    for (p, c) in plain.cells.iter().zip(&cv.cells) {
+        assert_eq!(p.kind, c.kind, "{p:?} / {c:?}");
+    }
+    // the wired effects are smooth (quadratic through the PSNR) functions of the pasted
+    // cell's mean, which the features measure: the regression removes much of the spread
+    for i in [0usize, 63] {
+        let (p, c) = (&plain.cells[i], &cv.cells[i]);
+        assert!(
+            c.std_err < 0.6 * p.std_err,
+            "cell {i}: standard error {} with control variates, {} without",
+            c.std_err,
+            p.std_err
+        );
+        // both estimate the same expected effect
+        assert!(
+            (c.effect_db - p.effect_db).abs() < 3.0 * (p.std_err + c.std_err),
+            "cell {i}: {} vs {}",
+            c.effect_db,
+            p.effect_db
+        );
+    }
+    // ... and spend fewer draws to reach the same target
+    let spent = |m: &CausalEffectMap| m.info.stages[&RunStage::Adaptive].inferences;
+    assert!(
+        spent(&cv) <= spent(&plain),
+        "{} > {}",
+        spent(&cv),
+        spent(&plain)
+    );
+    let b5 = adaptive(Adaptive::default().control(true))
+        .batch_size(5)
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(b5.cells, cv.cells);
 }

@@ -9,6 +9,7 @@ use super::adaptive::{Adaptive, Running};
 use super::runner::{psnr_of, Item};
 use super::stages::{Stages, ADAPTIVE};
 use super::stop;
+use super::strategy::Sampled;
 use super::CHECKPOINT_EVERY_S;
 use crate::error::{Error, Result};
 use crate::library::Sampling;
@@ -19,7 +20,8 @@ use std::time::Instant;
 
 /// Runs `plan` over `cells` (original ROI PSNR `o`, tolerance `tol`); returns each
 /// cell's PSNRs after intervention and its stage: [`Stage::Coarse`] for a cell closed
-/// by screening (Eq. 3), [`Stage::Fine`] for a sensitive one.
+/// by screening (Eq. 3), [`Stage::Fine`] for a sensitive one; with control variates,
+/// also the regression's estimate where it is used.
 pub(crate) fn run(
     plan: &Adaptive,
     sampling: Sampling,
@@ -27,7 +29,7 @@ pub(crate) fn run(
     cells: &[u32],
     o: f64,
     tol: f64,
-) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
+) -> Result<HashMap<u32, Sampled>> {
     plan.check()?;
     plan.check_budget(cells.len())?;
     let name = ADAPTIVE.name();
@@ -110,10 +112,23 @@ pub(crate) fn run(
             let _ = ckpt.save();
             return Err(e);
         }
-        for (&i, r) in index.iter().zip(&results) {
+        for ((&i, r), it) in index.iter().zip(&results).zip(&items) {
             let psnr = psnr_of(*r);
-            running[i].push(o - psnr);
+            if plan.control {
+                let z = stages.runner.features(seed_id, sampling, *it)?;
+                running[i].push_with(o - psnr, z);
+            } else {
+                running[i].push(o - psnr);
+            }
             psnrs[i].push(psnr);
+        }
+        if plan.control {
+            // a sensitive cell's feature expectation, once (host draws, no model calls)
+            for (i, r) in running.iter_mut().enumerate() {
+                if !r.has_control_mean() && r.n() >= plan.screen && r.max_abs() >= tol {
+                    r.set_control_mean(stages.runner.control_mean(sampling, cells[i])?);
+                }
+            }
         }
     }
     if stored.len() > done.len() {
@@ -140,13 +155,22 @@ pub(crate) fn run(
         .iter()
         .zip(psnrs)
         .zip(&running)
-        .map(|((&c, v), r)| {
+        .map(|((&c, psnrs), r)| {
             let stage = if r.n() <= plan.screen && r.max_abs() < tol {
                 Stage::Coarse
             } else {
                 Stage::Fine
             };
-            (c, (v, stage))
+            // control variates: the regression's mean PSNR and standard error
+            let estimate = r
+                .controlled()
+                .map(|(effect, sd)| (o - effect, sd / (r.n() as f64).sqrt()));
+            let sampled = Sampled {
+                psnrs,
+                stage,
+                estimate,
+            };
+            (c, sampled)
         })
         .collect())
 }

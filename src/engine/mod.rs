@@ -32,6 +32,7 @@ mod adaptive_run;
 mod builder;
 mod checkpoint;
 mod context;
+pub mod control;
 mod grid;
 mod locality;
 mod run;
@@ -43,6 +44,7 @@ mod strategy;
 
 pub use adaptive::{Adaptive, Running};
 pub use builder::{Cem, RunOptions};
+pub use control::Regression;
 pub use grid::Grid;
 pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};

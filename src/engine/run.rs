@@ -10,7 +10,7 @@ use super::locality::{self, Locality, Region};
 use super::runner::Runner;
 use super::stages::{mean_and_se, progress_bar, Stages};
 use super::stop;
-use super::strategy::sample_cells;
+use super::strategy::{sample_cells, Sampled};
 use crate::degrade::{Degradation, Task};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, tensor_to_rgb, to_tensor, Roi, RoiMeter};
@@ -152,7 +152,7 @@ impl Cem {
                 col,
                 psnr_db: samples_of
                     .get(&(row * grid.cols + col))
-                    .map(|(v, _)| v.clone())
+                    .map(|s| s.psnrs.clone())
                     .unwrap_or_default(),
             })
             .collect();
@@ -316,12 +316,7 @@ fn cells_in(grid: &Grid, region: Option<Region>) -> Vec<u32> {
 
 /// One [`Cell`] per grid cell: the ROI's at `+inf`, cells outside a locality crop at
 /// exactly 0 with no samples, the others `O - mean(PSNR)` with `|phi| < tol` set to 0.
-fn make_cells(
-    grid: &Grid,
-    samples_of: &HashMap<u32, (Vec<f64>, Stage)>,
-    o: f64,
-    tol: f64,
-) -> Vec<Cell> {
+fn make_cells(grid: &Grid, samples_of: &HashMap<u32, Sampled>, o: f64, tol: f64) -> Vec<Cell> {
     (0..grid.len())
         .map(|i| {
             let (row, col) = (i / grid.cols, i % grid.cols);
@@ -344,16 +339,18 @@ fn make_cells(
                     stage: Stage::Roi,
                     kind: CellKind::Roi,
                 },
-                Some((psnrs, stage)) => {
-                    let (mean, se) = mean_and_se(psnrs);
+                Some(sampled) => {
+                    let (mean, se) = sampled
+                        .estimate
+                        .unwrap_or_else(|| mean_and_se(&sampled.psnrs));
                     let effect = zero_below(o - mean, tol);
                     Cell {
                         row,
                         col,
                         effect_db: effect,
-                        samples: psnrs.len() as u32,
+                        samples: sampled.psnrs.len() as u32,
                         std_err: se,
-                        stage: *stage,
+                        stage: sampled.stage,
                         kind: CellKind::of(effect),
                     }
                 }

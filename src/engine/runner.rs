@@ -8,6 +8,7 @@
 //! current one.
 
 use super::context::Context;
+use super::control::{features_of, Features, CONTROL_DRAWS, FEATURES};
 use super::grid::{intervention_seed, Grid};
 use crate::degrade::{Degradation, InputPatch};
 use crate::error::{Error, Result};
@@ -18,6 +19,10 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
+
+/// The seed number of the host-side draws that estimate a cell's feature expectation
+/// (0-2 are the coarse, fine and full stages, 3 the locality check, 4-5 adaptive).
+const CONTROL_STAGE_ID: u64 = 6;
 
 /// One intervention: a cell and its index within that cell's stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +57,7 @@ impl Runner<'_> {
         let mut buf = Vec::with_capacity(items.len() * (w * h * 3) as usize);
         let mut at = Vec::with_capacity(items.len());
         for it in items {
-            let key = super::adaptive::seed_cell(stage, it.cell); // common draws: adaptive
-            let mut rng =
-                ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, key, it.t));
-            let idx = self.ctx.library.sample(sampling, &mut rng);
-            let clean = &self.ctx.library.patches()[idx].pixels;
-            let region = intervention(
-                self.ctx.degradation,
-                self.ctx.hr,
-                self.ctx.grid,
-                clean,
-                it.cell,
-                &mut rng,
-            )?;
+            let region = self.draw(stage, sampling, *it)?;
             at.push((region.x, region.y));
             buf.extend_from_slice(region.pixels.as_raw());
         }
@@ -72,6 +65,42 @@ impl Runner<'_> {
             raw_to_tensor(&buf, items.len(), h, w, self.ctx.model.device()),
             at,
         ))
+    }
+
+    /// The degraded region one intervention writes: the library patch and the
+    /// degradation's randomness are functions of (seed, stage, cell, draw).
+    fn draw(&self, stage: u64, sampling: Sampling, it: Item) -> Result<InputPatch> {
+        let key = super::adaptive::seed_cell(stage, it.cell); // common draws: adaptive
+        let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, key, it.t));
+        let idx = self.ctx.library.sample(sampling, &mut rng);
+        let clean = &self.ctx.library.patches()[idx].pixels;
+        intervention(
+            self.ctx.degradation,
+            self.ctx.hr,
+            self.ctx.grid,
+            clean,
+            it.cell,
+            &mut rng,
+        )
+    }
+
+    /// The control-variate features of one intervention (see [`super::control`]),
+    /// computed on the host from the same draw the model sees.
+    pub(crate) fn features(&self, stage: u64, sampling: Sampling, it: Item) -> Result<Features> {
+        Ok(features_of(self.draw(stage, sampling, it)?.pixels.as_raw()))
+    }
+
+    /// The expectation of a cell's features under `sampling`, from
+    /// [`CONTROL_DRAWS`] host-side draws of their own seed stream (no model calls).
+    pub(crate) fn control_mean(&self, sampling: Sampling, cell: u32) -> Result<Features> {
+        let mut sum = [0.0; FEATURES];
+        for t in 0..CONTROL_DRAWS {
+            let f = self.features(CONTROL_STAGE_ID, sampling, Item { cell, t })?;
+            for j in 0..FEATURES {
+                sum[j] += f[j];
+            }
+        }
+        Ok(sum.map(|s| s / CONTROL_DRAWS as f64))
     }
 
     /// Assembles the intervened inputs on the device and queues the model and the

@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn]`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn][-cv]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET][-crn]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET][-crn][-cv]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn][-cv]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -137,18 +137,25 @@ impl FromStr for StrategyChoice {
             }
         };
         if let Some(rest) = lower.strip_prefix("adaptive") {
-            let (rest, common) = match rest.strip_suffix("-crn") {
-                Some(r) => (r, true),
-                None => (rest, false),
-            };
-            let mut plan = Adaptive::default().common(common);
+            // the options, in any order: -crn (common draws), -cv (control variates)
+            let (mut rest, mut common, mut control) = (rest, false, false);
+            loop {
+                if let Some(r) = rest.strip_suffix("-crn").filter(|_| !common) {
+                    (rest, common) = (r, true);
+                } else if let Some(r) = rest.strip_suffix("-cv").filter(|_| !control) {
+                    (rest, control) = (r, true);
+                } else {
+                    break;
+                }
+            }
+            let mut plan = Adaptive::default().common(common).control(control);
             match rest.strip_prefix(':') {
                 Some(b) => plan.budget = Some(positive(b)? as u64),
                 None if rest.is_empty() => {}
                 None => {
                     return Err(bad(
-                        "expected adaptive, adaptive:BUDGET, adaptive-crn or adaptive:BUDGET-crn \
-                         (adaptive has no fine stage for -u)",
+                        "expected adaptive or adaptive:BUDGET, optionally followed by -crn \
+                         (common draws) and -cv (control variates); adaptive has no fine stage for -u",
                     ))
                 }
             }
@@ -197,12 +204,31 @@ impl FromStr for StrategyChoice {
 
 /// Runs the plan's strategy over `cells` (original ROI PSNR `o`); returns each
 /// cell's PSNRs after intervention and the stage they came from.
+/// One cell's draws: its PSNRs after intervention in draw order, the stage that made
+/// them, and, where the adaptive strategy's control variates are used, the estimated
+/// mean PSNR and its standard error that replace the plain mean.
+pub(crate) struct Sampled {
+    pub psnrs: Vec<f64>,
+    pub stage: Stage,
+    pub estimate: Option<(f64, f64)>,
+}
+
+impl Sampled {
+    fn plain(psnrs: Vec<f64>, stage: Stage) -> Sampled {
+        Sampled {
+            psnrs,
+            stage,
+            estimate: None,
+        }
+    }
+}
+
 pub(crate) fn sample_cells(
     plan: &Plan,
     stages: &mut Stages<'_, '_>,
     cells: &[u32],
     o: f64,
-) -> Result<HashMap<u32, (Vec<f64>, Stage)>> {
+) -> Result<HashMap<u32, Sampled>> {
     Ok(match plan.strategy {
         Strategy::CoarseToFine { coarse, fine } => {
             let items = repeat_items(cells, coarse);
@@ -221,8 +247,8 @@ pub(crate) fn sample_cells(
             cells
                 .iter()
                 .map(|&c| match fine_of.remove(&c) {
-                    Some(v) => (c, (v, Stage::Fine)),
-                    None => (c, (coarse_of[&c].clone(), Stage::Coarse)),
+                    Some(v) => (c, Sampled::plain(v, Stage::Fine)),
+                    None => (c, Sampled::plain(coarse_of[&c].clone(), Stage::Coarse)),
                 })
                 .collect()
         }
@@ -232,7 +258,7 @@ pub(crate) fn sample_cells(
             let res = stages.run(FULL, plan.full_sampling, &items)?;
             group(cells, t, &res)
                 .into_iter()
-                .map(|(c, v)| (c, (v, Stage::Full)))
+                .map(|(c, v)| (c, Sampled::plain(v, Stage::Full)))
                 .collect()
         }
         Strategy::Adaptive(adaptive) => {
@@ -277,6 +303,18 @@ mod tests {
                 Strategy::Adaptive(Adaptive::default().budget(686).common(true)),
                 None,
                 "Adaptive-B686-CRN",
+            ),
+            (
+                "adaptive-cv",
+                Strategy::Adaptive(Adaptive::default().control(true)),
+                None,
+                "Adaptive-CV",
+            ),
+            (
+                "adaptive:900-cv-crn",
+                Strategy::Adaptive(Adaptive::default().budget(900).common(true).control(true)),
+                None,
+                "Adaptive-B900-CRN-CV",
             ),
         ] {
             let c = choice(text);

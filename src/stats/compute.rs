@@ -5,7 +5,7 @@ use super::frames::{column_floats, column_strings, MapSet};
 use super::output::{fixed, range_cell, Section, Table};
 use super::rows::Table1Row;
 use crate::error::Result;
-use crate::map::CausalEffectMap;
+use crate::map::{CausalEffectMap, MapInfo};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
@@ -453,7 +453,20 @@ fn same_family(a: &CausalEffectMap, b: &CausalEffectMap) -> bool {
         && a.image == b.image
         && a.roi == b.roi
         && a.block == b.block
-        && a.library == b.library
+        && same_library(a, b)
         && a.width == b.width
         && a.height == b.height
+}
+
+/// Whether two maps drew from the same library: the recorded source is the path as
+/// each run was given it (`../shared/data/patches-div2k-8` from the repository,
+/// `studies/../../shared/data/patches-div2k-8` from a study), so the same folder name
+/// and the same number of patches count as the same library.
+fn same_library(a: &MapInfo, b: &MapInfo) -> bool {
+    let name = |s: &str| {
+        let t = s.trim_end_matches(['/', '\\']);
+        t.rsplit(['/', '\\']).next().unwrap_or(t).to_string()
+    };
+    a.library_size == b.library_size
+        && (a.library == b.library || name(&a.library) == name(&b.library))
 }
