@@ -27,7 +27,9 @@ use crate::model::Model;
 use crate::plot::PieStats;
 use crate::stats::MapSet;
 use crate::testset::TestImage;
-use crate::zoo::{Arch, NetConfig, Network};
+use crate::zoo::{
+    authors_checkpoint, Arch, AuthorsCheckpoint, NetConfig, Network, AUTHORS_CHECKPOINTS,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -146,45 +148,6 @@ pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> 
     Ok(out)
 }
 
-/// The authors' checkpoints (their `ModelZoo` names and files, `CEM_Demo/ModelZoo`)
-/// that `cem::zoo` builds natively: (ModelZoo name, architecture, scale, task, file).
-/// The architectures are the published sizes ([`NetConfig::new`]); SwinIR here is
-/// the classical SR model (180 channels, 6 x 6 blocks) in the authors' table, which the
-/// zoo's lightweight head does not load, so it is left out; export it to TorchScript
-/// and use [`Subject::new`].
-pub const AUTHORS_CHECKPOINTS: [(&str, Arch, i64, &str, &str); 12] = [
-    ("SRCNN", Arch::Srcnn, 4, "sr", "SRCNN_15000.pth"),
-    ("EDSR", Arch::Edsr, 4, "sr", "EDSR-64-16_15000.pth"),
-    (
-        "SRResNet",
-        Arch::SrResNet,
-        4,
-        "sr",
-        "MSRResNet_net_g_1000000.pth",
-    ),
-    (
-        "RCAN_pooling16",
-        Arch::RcanAp16,
-        4,
-        "sr",
-        "RCAN_pooling16.pth",
-    ),
-    ("DnCNN", Arch::Dncnn, 1, "dn", "dncnn_color_blind.pth"),
-    ("SRResNet_DN", Arch::SrResNet, 1, "dn", "SRResNet_DN.pth"),
-    ("RCAN_DN", Arch::Rcan, 1, "dn", "RCAN_DN.pth"),
-    ("SRResNet_DR", Arch::SrResNet, 1, "dr", "SRResNet_DR.pth"),
-    ("RCAN_DR", Arch::Rcan, 1, "dr", "RCAN_DR.pth"),
-    (
-        "SRResNet_mix",
-        Arch::SrResNetMix,
-        1,
-        "mixed",
-        "mix_SRResNet.pth",
-    ),
-    ("RCAN_mix", Arch::RcanMix, 1, "mixed", "mix_RCAN.pth"),
-    ("SwinIR_mix", Arch::SwinIrMix, 1, "mixed", "mix_SwinIR.pth"),
-];
-
 /// Subjects from the authors' checkpoints in `dir` (see [`AUTHORS_CHECKPOINTS`]) by
 /// ModelZoo name; SR at x4, DN at sigma 50, DR, and SR (`sr-up`), DN and DR for the
 /// mixed ones, labelled by the name without its task suffix (`RCAN_DN` is `RCAN`). A
@@ -197,9 +160,15 @@ pub fn authors_subjects(
     let dir = dir.as_ref();
     let mut out = vec![];
     for name in names {
-        let Some(&(_, arch, scale, task, file)) = AUTHORS_CHECKPOINTS.iter().find(|e| e.0 == *name)
+        let Some(&AuthorsCheckpoint {
+            arch,
+            scale,
+            task,
+            file,
+            ..
+        }) = authors_checkpoint(name)
         else {
-            let known: Vec<&str> = AUTHORS_CHECKPOINTS.iter().map(|e| e.0).collect();
+            let known: Vec<&str> = AUTHORS_CHECKPOINTS.iter().map(|e| e.name).collect();
             return Err(Error::invalid(
                 "authors' model",
                 name,

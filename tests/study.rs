@@ -225,6 +225,11 @@ fn bad_configs_name_the_bad_value() {
             TINY.replace("shipped:dncnn-s-dn50", "shipped:nope"),
             "no shipped model 'nope'",
         ),
+        // ... and where it looked: a binary built elsewhere searches another folder
+        (
+            TINY.replace("shipped:dncnn-s-dn50", "shipped:nope"),
+            "data/models; set CEM_MODELS for another folder",
+        ),
         (
             TINY.replace("task: 'DN'", "task: 'XX'"),
             "unknown task 'XX'",

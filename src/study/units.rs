@@ -107,20 +107,6 @@ pub struct Study {
     pub device: String,
 }
 
-/// The authors' checkpoint file names (`CEM_Demo/ModelZoo/__init__.py`) of the models
-/// whose architecture the zoo has, with that architecture.
-const AUTHORS_WEIGHTS: [(&str, &str, &str); 9] = [
-    ("DnCNN", "dncnn_color_blind.pth", "dncnn"),
-    ("SRCNN", "SRCNN_15000.pth", "srcnn"),
-    ("EDSR", "EDSR-64-16_15000.pth", "edsr"),
-    ("SRResNet", "MSRResNet_net_g_1000000.pth", "srresnet"),
-    ("SRResNet_mix", "mix_SRResNet.pth", "srresnet_mix"),
-    ("RCAN_mix", "mix_RCAN.pth", "rcan_mix"),
-    ("SwinIR_mix", "mix_SwinIR.pth", "swinir_mix"),
-    ("SRResNet_MIO", "SRResNet_M.pth", "srresnet_mix"),
-    ("SwinIR_MIO", "SwinIR_M.pth", "swinir_mix"),
-];
-
 /// Finds model `name`: the config's `models` section, a shipped model of that name,
 /// then in the folder `weights` (the study takes `$CEM_WEIGHTS`) a TorchScript
 /// `NAME.pt` or the authors' checkpoint file for it. Fails with everything that was
@@ -142,7 +128,12 @@ pub fn resolve_model(
                 return Err(Error::invalid(
                     "model",
                     format!("{name}: {s}"),
-                    format!("no shipped model '{n}' (shipped: {})", names.join(", ")),
+                    format!(
+                        "no shipped model '{n}' (shipped: {}; searched {}; set {} for another folder)",
+                        names.join(", "),
+                        crate::zoo::models_dir().display(),
+                        crate::zoo::MODELS_ENV
+                    ),
                 ));
             }
             let path = base.join(s);
@@ -187,12 +178,12 @@ pub fn resolve_model(
                 return Ok(ModelSource::TorchScript { path: ts });
             }
             tried.push(format!("no {}", ts.display()));
-            match AUTHORS_WEIGHTS.iter().find(|(n, _, _)| *n == name) {
-                Some((_, file, arch)) => {
-                    let weights = dir.join(file);
+            match crate::zoo::authors_checkpoint(name) {
+                Some(c) => {
+                    let weights = dir.join(c.file);
                     if weights.is_file() {
                         return Ok(ModelSource::Native {
-                            arch: arch.to_string(),
+                            arch: c.arch.name().to_string(),
                             weights,
                             feats: None,
                             blocks: None,

@@ -22,12 +22,14 @@
 //! # Ok(()) }
 //! ```
 
+mod authors;
 mod layers;
 mod nets;
 mod shipped;
 mod swinir;
 mod weights;
 
+pub use authors::{authors_checkpoint, AuthorsCheckpoint, AUTHORS_CHECKPOINTS};
 pub use nets::{Dncnn, Edsr, Pooling, Rcan, SrResNet, Srcnn};
 pub use shipped::{
     models_dir, shipped, shipped_family, shipped_info, shipped_names, ShippedModel, MODELS_ENV,
