@@ -4,7 +4,8 @@
 #
 #   scripts/train-family.sh OUT [NAME...]     train (or resume) every recipe, or the named
 #                                              ones, into OUT/NAME (log: OUT/train.log)
-#   scripts/train-family.sh --install OUT     copy the finished runs into data/models/ as
+#   scripts/train-family.sh --install OUT     copy the finished runs whose validation beats
+#                                              doing nothing into data/models/ as
 #                                              NAME.safetensors + NAME.train.json
 #   scripts/train-family.sh --list            the recipes
 #
@@ -46,6 +47,13 @@ RECIPES=(
 )
 COMMON="--seed 0 --val-every 100"
 
+# prints "yes" when a train.json's last validation PSNR beats its baseline (doing nothing),
+# else both numbers; tests/family.rs then checks every task of an installed model
+BEATS='import json, sys
+r = json.load(open(sys.argv[1]))
+v, b = r["history"][-1]["val_psnr"], r["baseline_psnr"]
+print("yes" if v > b else f"{v:.2f} dB vs {b:.2f} dB")'
+
 name_of() { echo "${1%%|*}" | tr -d ' '; }
 args_of() { echo "${1#*|}"; }
 
@@ -58,17 +66,22 @@ case "${1:-}" in
     models=$(cd "$(dirname "$0")/.." && pwd)/data/models
     for r in "${RECIPES[@]}"; do
       n=$(name_of "$r")
-      if [ -f "$out/$n/train.json" ] && grep -q '"finished": true' "$out/$n/train.json"; then
-        cp "$out/$n/weights.safetensors" "$models/$n.safetensors"
-        cp "$out/$n/train.json" "$models/$n.train.json"
-        echo "installed $n"
-      else
+      rec="$out/$n/train.json"
+      if ! { [ -f "$rec" ] && grep -q '"finished": true' "$rec"; }; then
         echo "skipped $n (not finished)"
+      elif ! beats=$("${PYTHON:-python3}" -c "$BEATS" "$rec"); then
+        echo "skipped $n (cannot read $rec)"
+      elif [ "$beats" != yes ]; then
+        echo "skipped $n (its last validation PSNR does not beat doing nothing: $beats)"
+      else
+        cp "$out/$n/weights.safetensors" "$models/$n.safetensors"
+        cp "$rec" "$models/$n.train.json"
+        echo "installed $n"
       fi
     done
     exit 0 ;;
   ""|-h|--help)
-    sed -n 2,16p "$0"; exit 1 ;;
+    sed -n 2,17p "$0"; exit 1 ;;
 esac
 
 out=$1; shift
