@@ -12,8 +12,9 @@
 //!
 //! estimates the same expected effect as the plain mean, with variance `(1 - R^2)` times
 //! the plain mean's (times `1 + p / (n - p - 2)` for estimating `beta` from the cell's
-//! own `n` draws). On the authors' DnCNN (demo_2, the cells beside the ROI) the channel
-//! means explain 7-73 % of an effect's variance (`R^2`, cross-validated).
+//! own `n` draws). On the authors' DnCNN (demo_2, eight cells beside the ROI) the channel
+//! means explain 12-69 % of an effect's variance (`R^2`, cross-validated;
+//! `scripts/cv_features.py`).
 //!
 //! [`Regression`] keeps the running co-moments (Welford's update), so a cell's estimate
 //! is a pure function of its draws in order, like the plain mean. Below
