@@ -387,6 +387,13 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
 
 #[test]
 fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
+    // plain, and with control variates (whose features are recomputed on resume)
+    for plan in [Adaptive::default(), Adaptive::default().control(true)] {
+        resumes_to_the_same_map(plan);
+    }
+}
+
+fn resumes_to_the_same_map(plan: Adaptive) {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("cem.partial.json");
     let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
@@ -401,7 +408,6 @@ fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
         }
         x.avg_pool2d([7, 7], [1, 1], [3, 3], false, false, None::<i64>)
     });
-    let plan = Adaptive::default();
     let err = adaptive(plan)
         .checkpoint(&ckpt)
         .stop_flag(flag)
@@ -417,7 +423,7 @@ fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
         .unwrap();
     assert!(!ckpt.exists());
     let straight = adaptive(plan).run(&box7(), &hr, &task, ROI).unwrap();
-    assert_eq!(resumed.cells, straight.cells);
+    assert_eq!(resumed.cells, straight.cells, "{}", plan.label());
     assert_eq!(
         resumed.info.stages[&RunStage::Adaptive].inferences,
         straight.info.stages[&RunStage::Adaptive].inferences

@@ -696,7 +696,9 @@ struct TableArgs {
 #[derive(clap::Args)]
 #[command(mut_arg("task", |a| a.required(true)))]
 struct MapArgs {
-    /// TorchScript model file, or shipped:NAME (shipped:dncnn-s-dn50, shipped:srresnet-s-x4).
+    /// TorchScript model file, or shipped:NAME: a model of data/models (or of $CEM_MODELS),
+    /// e.g. shipped:dncnn-s-dn50, shipped:srresnet-s-x4, shipped:rcan-s-dn50; a wrong name
+    /// lists them all.
     #[arg(long, required_unless_present = "arch", conflicts_with = "arch")]
     model: Option<PathBuf>,
     #[command(flatten)]
