@@ -10,6 +10,7 @@
 //! form) run inside a panic guard, and libtorch's out-of-memory failures come back as
 //! [`Error::OutOfMemory`]. [`memory`] estimates before running whether an input fits.
 
+pub mod allocator;
 pub mod device;
 pub mod memory;
 
@@ -18,6 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use tch::{CModule, Device, Kind, Tensor};
 
+pub use allocator::keep_freed_memory;
 pub use device::{
     cuda_available, device_name, ensure_cuda_loaded, full_fp32_on_cuda, parse_device,
     ALLOW_TF32_VAR,
