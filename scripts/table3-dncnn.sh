@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
 # Table III on the authors' DnCNN (colour, blind; ../shared/data/models), issue 15's
 # evidence: demo_2, the authors' noisy input, ROI 96,152,32, the authors' patch library,
-# locality on. A `Full<500>` reference (seed 100), then five seeds each of C3F50 and the
-# adaptive strategies. CPU, one libtorch thread per map (OMP_NUM_THREADS=1, set below):
-# the reference is 84 cells x 500 = 42,000 interventions. Writes one result folder per
-# map under ${OUT:-runs/table3-dncnn}, then the table (docs/table3.md quotes it).
+# locality on. A `Full<500>` reference (seed 100), then five seeds each of C3F50 and
+# `adaptive-cv` (ADAPTIVE=... for another). The reference is 84 cells x 500 = 42,000
+# interventions on an 80 x 80 crop. Writes one result folder per map under
+# ${OUT:-runs/table3-dncnn}, then the table (docs/table3.md quotes it).
 # STAGE=ref runs only the reference; STAGE=sampled only the sampled maps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/table3-dncnn}
 CEM=${CEM:-target/debug/cem}
 STAGE=${STAGE:-all}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 COMMON=(--model ../shared/data/models/dncnn_color_blind.torchscript.pt
   --image ../shared/data/test-images/demo_2.png
   --input ../shared/reference/fixtures/demo_2_dn_sigma50_seed0.png --task dn
   --roi 96,152,32 --library ../shared/data/patches-div2k-8)
 run() { # strategy seed folder
-  [ -f "$OUT/$3/cem.json" ] || nice -n 10 "$CEM" map "${COMMON[@]}" --strategy "$1" --seed "$2" --out "$OUT/$3"
+  [ -f "$OUT/$3/cem.json" ] || nice -n ${NICE:-10} "$CEM" map "${COMMON[@]}" --strategy "$1" --seed "$2" --out "$OUT/$3"
 }
 if [ "$STAGE" != sampled ]; then run full:500 100 full500; fi
 if [ "$STAGE" != ref ]; then
   for s in 0 1 2 3 4; do
     run c3f50 "$s" "c3f50-s$s"
-    run "${ADAPTIVE:-adaptive}" "$s" "adaptive-s$s"
+    run "${ADAPTIVE:-adaptive-cv}" "$s" "adaptive-cv-s$s"
   done
   "$CEM" table table3 "$OUT"
 fi
