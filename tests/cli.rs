@@ -387,3 +387,36 @@ fn the_cli_prints_each_error_text_once() {
         );
     }
 }
+
+#[test]
+fn adaptive_settings_are_refused_by_name_for_other_strategies_and_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let out = out.to_str().unwrap();
+    let base = [
+        "map", "--model", "m.pt", "--image", "x.png", "--task", "dn", "--roi", "0,0,8",
+    ];
+    let run = |extra: &[&str]| {
+        let tail = ["--out", out];
+        let args: Vec<&std::ffi::OsStr> = base
+            .iter()
+            .chain(extra)
+            .chain(tail.iter())
+            .copied()
+            .map(std::ffi::OsStr::new)
+            .collect();
+        cem(&args)
+    };
+    let (code, _, err) = run(&["--strategy", "c3f50", "--target", "0.05"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--target 0.05 applies to --strategy adaptive, not --strategy C3F50"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["--strategy", "adaptive-cv", "--target", "1.5"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("adaptive target") && err.contains("1.5"),
+        "{err}"
+    );
+}

@@ -728,7 +728,7 @@ struct MapArgs {
     #[arg(long, value_name = "N")]
     budget: Option<u64>,
     /// With --strategy adaptive: the map's expected relative L1 error at which it stops
-    /// (a fraction; default 0.09, C3F50's own on the shipped DnCNN).
+    /// (a fraction; default 0.09 for adaptive, 0.06 for adaptive-cv).
     #[arg(long, value_name = "FRACTION")]
     target: Option<f64>,
     /// Tolerance in dB.
