@@ -12,11 +12,7 @@ fn truth() -> RgbImage {
     common::cat(100, 60, 64)
 }
 
-const ROI: Roi = Roi {
-    x: 24,
-    y: 24,
-    size: 16,
-};
+const ROI: Roi = common::wired::ROI;
 
 /// Whole-image evaluation: these tests check the strategies themselves (the
 /// locality crop has its own tests in tests/locality.rs).
@@ -83,52 +79,14 @@ fn local_model_leaves_far_cells_at_exactly_zero() {
     );
 }
 
-/// out = x, plus a shift of 0.3 (mean(A) - a0) on the left half of the ROI and of
-/// 0.3 (mean(B) - b0) on its right half, where A is cell (0, 0) and B is cell (7, 7),
-/// both painted white in the ground truth. The halves keep the two effects apart.
-fn wired_model(a0: f64, b0: f64) -> impl Model {
-    let half = |from: u32| {
-        let mut m = vec![0f32; 64 * 64];
-        for y in ROI.y..ROI.y + ROI.size {
-            for x in from..from + ROI.size / 2 {
-                m[(y * 64 + x) as usize] = 1.0;
-            }
-        }
-        Tensor::from_slice(&m).view([1, 1, 64, 64])
-    };
-    let (left, right) = (half(ROI.x), half(ROI.x + ROI.size / 2));
-    FnModel::new("wired", Device::Cpu, move |x: &Tensor| {
-        let cell_mean = |r: i64, c: i64| {
-            x.narrow(2, r * 8, 8).narrow(3, c * 8, 8).mean_dim(
-                [1i64, 2, 3].as_slice(),
-                true,
-                Kind::Float,
-            )
-        };
-        x + &left * ((cell_mean(0, 0) - a0) * 0.3) + &right * ((cell_mean(7, 7) - b0) * 0.3)
-    })
-}
-
 #[test]
 fn a_wired_far_cell_has_the_constructed_sign_and_no_other_cell_matters() {
-    let mut hr = truth();
-    for (r, c) in [(0u32, 0u32), (7, 7)] {
-        for y in r * 8..r * 8 + 8 {
-            for x in c * 8..c * 8 + 8 {
-                hr.put_pixel(x, y, ::image::Rgb([255, 255, 255]));
-            }
-        }
-    }
+    let hr = common::wired::truth();
     let task = Task::Dn { sigma: 50.0 };
-    let noisy = task.degradation(0).unwrap().degrade(&hr).unwrap();
-    let mean_of = |r: u32, c: u32| {
-        let crop = cem::image::crop(&noisy, c * 8, r * 8, 8, 8).unwrap();
-        crop.as_raw().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / 192.0
-    };
     // A's original content is "right" (shift 0 with it, a darker patch shifts the ROI:
     // positive effect); B's is "wrong" (shift +0.3 (mean - 0.4) with it, natural
     // patches remove most of it: negative effect).
-    let model = wired_model(mean_of(0, 0), 0.4);
+    let model = common::wired::model(common::wired::input_cell_mean(&hr, &task, 0, 0), 0.4);
     let map = base().run(&model, &hr, &task, ROI).unwrap();
     for cell in &map.cells {
         match (cell.row, cell.col) {

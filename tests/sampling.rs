@@ -213,11 +213,7 @@ fn truth() -> RgbImage {
     common::cat(100, 60, 64)
 }
 
-const ROI: Roi = Roi {
-    x: 24,
-    y: 24,
-    size: 16,
-};
+const ROI: Roi = common::wired::ROI;
 
 /// The adaptive strategy with the small coffee library, no progress bar, batches of 16,
 /// on the whole input.
@@ -232,31 +228,6 @@ fn adaptive(plan: Adaptive) -> Cem {
 fn box7() -> impl Model {
     FnModel::new("box7", Device::Cpu, |x: &Tensor| {
         x.avg_pool2d([7, 7], [1, 1], [3, 3], false, false, None::<i64>)
-    })
-}
-
-/// out = x, plus 0.3 (mean(A) - a0) on the ROI's left half and 0.3 (mean(B) - b0) on
-/// its right half; A is cell (0, 0), B cell (7, 7) (as in tests/engine.rs).
-fn wired_model(a0: f64, b0: f64) -> impl Model {
-    let half = |from: u32| {
-        let mut m = vec![0f32; 64 * 64];
-        for y in ROI.y..ROI.y + ROI.size {
-            for x in from..from + ROI.size / 2 {
-                m[(y * 64 + x) as usize] = 1.0;
-            }
-        }
-        Tensor::from_slice(&m).view([1, 1, 64, 64])
-    };
-    let (left, right) = (half(ROI.x), half(ROI.x + ROI.size / 2));
-    FnModel::new("wired", Device::Cpu, move |x: &Tensor| {
-        let cell_mean = |r: i64, c: i64| {
-            x.narrow(2, r * 8, 8).narrow(3, c * 8, 8).mean_dim(
-                [1i64, 2, 3].as_slice(),
-                true,
-                Kind::Float,
-            )
-        };
-        x + &left * ((cell_mean(0, 0) - a0) * 0.3) + &right * ((cell_mean(7, 7) - b0) * 0.3)
     })
 }
 
@@ -305,21 +276,11 @@ fn adaptive_leaves_far_cells_at_exactly_zero_after_screening() {
 
 #[test]
 fn adaptive_finds_the_wired_cells_with_the_constructed_signs() {
-    let mut hr = truth();
-    for (r, c) in [(0u32, 0u32), (7, 7)] {
-        for y in r * 8..r * 8 + 8 {
-            for x in c * 8..c * 8 + 8 {
-                hr.put_pixel(x, y, ::image::Rgb([255, 255, 255]));
-            }
-        }
-    }
-    let task = Task::Dn { sigma: 50.0 };
-    let noisy = task.degradation(0).unwrap().degrade(&hr).unwrap();
-    let crop = cem::image::crop(&noisy, 0, 0, 8, 8).unwrap();
-    let a0 = crop.as_raw().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / 192.0;
+    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
+    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
     // A's content is "right" (positive effect), B's "wrong" (negative effect)
     let map = adaptive(Adaptive::default())
-        .run(&wired_model(a0, 0.4), &hr, &task, ROI)
+        .run(&common::wired::model(a0, 0.4), &hr, &task, ROI)
         .unwrap();
     for cell in &map.cells {
         match (cell.row, cell.col) {
@@ -449,19 +410,9 @@ fn the_budget_bounds_the_run_and_a_budget_below_screening_is_refused() {
 
 #[test]
 fn control_variates_tighten_the_wired_cells_and_keep_maps_independent_of_batching() {
-    let mut hr = truth();
-    for (r, c) in [(0u32, 0u32), (7, 7)] {
-        for y in r * 8..r * 8 + 8 {
-            for x in c * 8..c * 8 + 8 {
-                hr.put_pixel(x, y, ::image::Rgb([255, 255, 255]));
-            }
-        }
-    }
-    let task = Task::Dn { sigma: 50.0 };
-    let noisy = task.degradation(0).unwrap().degrade(&hr).unwrap();
-    let crop = cem::image::crop(&noisy, 0, 0, 8, 8).unwrap();
-    let a0 = crop.as_raw().iter().map(|&v| v as f64 / 255.0).sum::<f64>() / 192.0;
-    let model = wired_model(a0, 0.4);
+    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
+    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
+    let model = common::wired::model(a0, 0.4);
     let plain = adaptive(Adaptive::default())
         .run(&model, &hr, &task, ROI)
         .unwrap();

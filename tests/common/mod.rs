@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod wired;
+
 /// `../shared` beside the checkout, or `None` (with a message) when it is absent.
 pub fn shared(test: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
