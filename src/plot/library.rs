@@ -310,7 +310,7 @@ pub fn gradient_histogram(
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(k.min(12))
+            .x_labels(2 * k + 1)
             .x_label_formatter(&|v| {
                 let i = v.floor() as usize;
                 if (v - i as f64 - 0.5).abs() < 0.26 && i < edges.len() {
