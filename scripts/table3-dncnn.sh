@@ -2,7 +2,8 @@
 # Table III on the authors' DnCNN (colour, blind; ../shared/data/models), issue 15's
 # evidence: demo_2, the authors' noisy input, ROI 96,152,32, the authors' patch library,
 # locality on. A `Full<500>` reference (seed 100), then five seeds each of C3F50 and
-# `adaptive-cv` (ADAPTIVE=... for another). The reference is 84 cells x 500 = 42,000
+# `adaptive-cv` (ADAPTIVE=... NAME=... for another strategy and its folders' prefix;
+# SEEDS="0 1 ... 9" for more seeds). The reference is 84 cells x 500 = 42,000
 # interventions on an 80 x 80 crop. Writes one result folder per map under
 # ${OUT:-runs/table3-dncnn}, then the table (docs/table3.md quotes it).
 # STAGE=ref runs only the reference; STAGE=sampled only the sampled maps.
@@ -21,9 +22,9 @@ run() { # strategy seed folder
 }
 if [ "$STAGE" != sampled ]; then run full:500 100 full500; fi
 if [ "$STAGE" != ref ]; then
-  for s in 0 1 2 3 4; do
+  for s in ${SEEDS:-0 1 2 3 4}; do
     run c3f50 "$s" "c3f50-s$s"
-    run "${ADAPTIVE:-adaptive-cv}" "$s" "adaptive-cv-s$s"
+    run "${ADAPTIVE:-adaptive-cv}" "$s" "${NAME:-adaptive-cv}-s$s"
   done
   "$CEM" table table3 "$OUT"
 fi

@@ -303,6 +303,43 @@ fn adaptive_finds_the_wired_cells_with_the_constructed_signs() {
 }
 
 #[test]
+fn quick_screening_and_loss_aware_allocation_keep_the_wired_signs_and_batch_independence() {
+    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
+    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
+    let model = common::wired::model(a0, 0.4);
+    let plan = Adaptive::default()
+        .control(true)
+        .quick(true)
+        .loss_aware(true);
+    let map = adaptive(plan).run(&model, &hr, &task, ROI).unwrap();
+    for cell in &map.cells {
+        match (cell.row, cell.col) {
+            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
+            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
+            _ if cell.kind == CellKind::Roi => {}
+            // quick screening: two zero effects close a cell (Eq. 3 takes three)
+            _ => assert_eq!((cell.effect_db, cell.samples), (0.0, 2), "{cell:?}"),
+        }
+    }
+    assert_eq!(map.info.strategy, "Adaptive-CV-Q-L");
+    let plain = adaptive(Adaptive::default().control(true))
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    let spent = |m: &CausalEffectMap| m.info.stages[&RunStage::Adaptive].inferences;
+    assert!(
+        spent(&map) < spent(&plain),
+        "{} vs {}",
+        spent(&map),
+        spent(&plain)
+    );
+    let b5 = adaptive(plan)
+        .batch_size(5)
+        .run(&model, &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(map.cells, b5.cells);
+}
+
+#[test]
 fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
     let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
     let plan = Adaptive::default().round(24);
@@ -349,7 +386,15 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
 #[test]
 fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
     // plain, and with control variates (whose features are recomputed on resume)
-    for plan in [Adaptive::default(), Adaptive::default().control(true)] {
+    // and with quick screening and the loss-aware allocation
+    for plan in [
+        Adaptive::default(),
+        Adaptive::default().control(true),
+        Adaptive::default()
+            .control(true)
+            .quick(true)
+            .loss_aware(true),
+    ] {
         resumes_to_the_same_map(plan);
     }
 }

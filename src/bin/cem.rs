@@ -125,6 +125,8 @@ fn strategy_parser() -> Checked<(cem::engine::Strategy, Option<Sampling>)> {
             "adaptive:BUDGET",
             "adaptive-crn",
             "adaptive-cv",
+            "adaptive-cv-l",
+            "adaptive-cv-q-l",
         ],
         known: None,
         parse: cem::engine::Strategy::parse,
@@ -721,7 +723,10 @@ struct MapArgs {
     /// over gradient ranges of 128; -uW: of width W), full:T (T samples per cell), or
     /// adaptive (as many samples per cell as its effect needs; adaptive-crn: common
     /// random numbers across cells; adaptive-cv: control variates, each cell's mean
-    /// corrected by the regression on its patches' channel means).
+    /// corrected by the regression on its patches' channel means; -l: draws where they
+    /// lower the error of the thresholded map most, counting the risk of a cell near
+    /// --tol landing on the wrong side; -q: quick screening, a cell whose first two
+    /// effects are below a tenth of --tol is unrelated at once).
     #[arg(long, default_value = "c3f50", value_parser = strategy_parser())]
     strategy: (cem::engine::Strategy, Option<Sampling>),
     /// With --strategy adaptive: at most N interventions in all (screening included).

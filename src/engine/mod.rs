@@ -42,7 +42,7 @@ mod stages;
 mod stop;
 mod strategy;
 
-pub use adaptive::{Adaptive, Running};
+pub use adaptive::{thresholded_loss, Adaptive, Running, QUICK_DRAWS, QUICK_FRACTION};
 pub use builder::{Cem, RunOptions};
 pub use control::Regression;
 pub use grid::Grid;

@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn][-cv]`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn][-cv][-q][-l]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET][-crn][-cv]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET][-crn][-cv][-q][-l]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn][-cv]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn][-cv][-q][-l]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -137,9 +137,19 @@ impl FromStr for StrategyChoice {
             }
         };
         if let Some(rest) = lower.strip_prefix("adaptive") {
-            // the options, in any order: -crn (common draws), -cv (control variates)
-            let (mut rest, mut common, mut control) = (rest, false, false);
+            // the options, in any order: -crn (common draws), -cv (control variates),
+            // -q (quick screening), -l (loss-aware allocation)
+            let (mut rest, mut common, mut control, mut quick) = (rest, false, false, false);
+            let mut loss = false;
             loop {
+                if let Some(r) = rest.strip_suffix("-l").filter(|_| !loss) {
+                    (rest, loss) = (r, true);
+                    continue;
+                }
+                if let Some(r) = rest.strip_suffix("-q").filter(|_| !quick) {
+                    (rest, quick) = (r, true);
+                    continue;
+                }
                 if let Some(r) = rest.strip_suffix("-crn").filter(|_| !common) {
                     (rest, common) = (r, true);
                 } else if let Some(r) = rest.strip_suffix("-cv").filter(|_| !control) {
@@ -148,14 +158,20 @@ impl FromStr for StrategyChoice {
                     break;
                 }
             }
-            let mut plan = Adaptive::default().common(common).control(control);
+            let mut plan = Adaptive::default()
+                .common(common)
+                .control(control)
+                .quick(quick)
+                .loss_aware(loss);
             match rest.strip_prefix(':') {
                 Some(b) => plan.budget = Some(positive(b)? as u64),
                 None if rest.is_empty() => {}
                 None => {
                     return Err(bad(
                         "expected adaptive or adaptive:BUDGET, optionally followed by -crn \
-                         (common draws) and -cv (control variates); adaptive has no fine stage for -u",
+                         (common draws), -cv (control variates), -q (quick screening) and -l \
+                         (loss-aware allocation); \
+                         adaptive has no fine stage for -u",
                     ))
                 }
             }
@@ -316,6 +332,24 @@ mod tests {
                 None,
                 "Adaptive-B900-CRN-CV",
             ),
+            (
+                "adaptive-q-cv",
+                Strategy::Adaptive(Adaptive::default().control(true).quick(true)),
+                None,
+                "Adaptive-CV-Q",
+            ),
+            (
+                "adaptive:900-l-cv-q",
+                Strategy::Adaptive(
+                    Adaptive::default()
+                        .budget(900)
+                        .control(true)
+                        .quick(true)
+                        .loss_aware(true),
+                ),
+                None,
+                "Adaptive-B900-CV-Q-L",
+            ),
         ] {
             let c = choice(text);
             assert_eq!((c.strategy, c.fine_sampling), (strategy, fine), "{text}");
@@ -345,6 +379,8 @@ mod tests {
             "cf50",
             "",
             "c3f50-u-u",
+            "adaptive-l-l",
+            "adaptive-q-x",
         ] {
             let e = bad.parse::<StrategyChoice>().unwrap_err().to_string();
             assert!(
