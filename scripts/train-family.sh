@@ -35,17 +35,19 @@ RECIPES=(
   "swinir-s-dn50    | --arch swinir --task dn --sigma 50 --feats 36 --groups 2 --blocks 2 --steps 1000 --batch 8 --crop 32 --lr 5e-4"
   "srresnet-s-dr    | --arch srresnet --task dr --feats 32 --blocks 6 --steps 1500 --batch 16 --crop 32 --lr 1e-3"
   "rcan-s-dr        | --arch rcan --task dr --feats 32 --groups 2 --blocks 4 --steps 1200 --batch 16 --crop 32 --lr 2e-3"
-  "swinir-s-dr      | --arch swinir --task dr --feats 36 --groups 2 --blocks 2 --steps 1000 --batch 8 --crop 32 --lr 5e-4"
+  "swinir-s-dr      | --arch swinir --task dr --feats 36 --groups 2 --blocks 2 --steps 3000 --batch 8 --crop 48 --lr 5e-4 --val-every 250"
   "rcan-ap16-s-x4   | --arch rcan_ap16 --task sr --scale 4 --feats 32 --groups 2 --blocks 4 --steps 2000 --batch 8 --crop 128 --lr 5e-4"
   "edsr-s-x4        | --arch edsr --task sr --scale 4 --feats 32 --blocks 6 --steps 2000 --batch 16 --crop 48 --lr 2e-3"
   "srcnn-s-x4       | --arch srcnn --task sr --scale 4 --feats 32 --steps 2000 --batch 16 --crop 48 --lr 1e-3"
-  "srresnet-mix-s   | --arch srresnet_mix --task mixed --scale 4 --sigma 50 --feats 32 --blocks 6 --steps 1000 --batch 16 --crop 32 --lr 1e-3"
-  "rcan-mix-s       | --arch rcan_mix --task mixed --scale 4 --sigma 50 --feats 32 --groups 2 --blocks 4 --steps 1000 --batch 16 --crop 32 --lr 2e-3"
-  "swinir-mix-s     | --arch swinir_mix --task mixed --scale 4 --sigma 50 --feats 36 --groups 2 --blocks 2 --steps 800 --batch 8 --crop 32 --lr 1e-3"
+  "srresnet-mix-s   | --arch srresnet_mix --task mixed --scale 4 --sigma 50 --feats 32 --blocks 6 --steps 6000 --batch 16 --crop 32 --lr 1e-3 --val-every 500"
+  "rcan-mix-s       | --arch rcan_mix --task mixed --scale 4 --sigma 50 --feats 32 --groups 2 --blocks 4 --steps 6000 --batch 16 --crop 32 --lr 2e-3 --val-every 500"
+  "swinir-mix-s     | --arch swinir_mix --task mixed --scale 4 --sigma 50 --feats 36 --groups 2 --blocks 2 --steps 6000 --batch 8 --crop 32 --lr 1e-3 --val-every 500"
   "srresnet-mio-s   | --arch srresnet_mix --task mio --scale 4 --feats 32 --blocks 6 --steps 1000 --batch 16 --crop 32 --lr 1e-3"
   "swinir-mio-s     | --arch swinir_mix --task mio --scale 4 --feats 36 --groups 2 --blocks 2 --steps 800 --batch 8 --crop 32 --lr 1e-3"
 )
-COMMON="--seed 0 --val-every 100"
+# appended to every recipe; --val-every 100 unless the recipe sets its own
+COMMON="--seed 0"
+common_of() { case "$1" in *--val-every*) echo "$COMMON" ;; *) echo "$COMMON --val-every 100" ;; esac; }
 
 # prints "yes" when a train.json's last validation PSNR beats its baseline (doing nothing),
 # else both numbers; tests/family.rs then checks every task of an installed model
@@ -59,7 +61,7 @@ args_of() { echo "${1#*|}"; }
 
 case "${1:-}" in
   --list)
-    for r in "${RECIPES[@]}"; do printf '%-16s %s\n' "$(name_of "$r")" "$(args_of "$r") $COMMON"; done
+    for r in "${RECIPES[@]}"; do printf '%-16s %s\n' "$(name_of "$r")" "$(args_of "$r") $(common_of "$r")"; done
     exit 0 ;;
   --install)
     out=${2:?usage: $0 --install OUT}
@@ -94,9 +96,9 @@ log="$out/train.log"
 for r in "${RECIPES[@]}"; do
   n=$(name_of "$r")
   if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$n"; then continue; fi
-  echo "$(date -u +%H:%M:%S) $n: start $(args_of "$r") $COMMON" >>"$log"
+  echo "$(date -u +%H:%M:%S) $n: start $(args_of "$r") $(common_of "$r")" >>"$log"
   # shellcheck disable=SC2046
-  if "$bin" train --threads "${THREADS:-1}" --device "${DEVICE:-cpu}" $(args_of "$r") $COMMON \
+  if "$bin" train --threads "${THREADS:-1}" --device "${DEVICE:-cpu}" $(args_of "$r") $(common_of "$r") \
       --out "$out/$n" >>"$out/$n.out" 2>"$out/$n.progress"; then
     echo "$(date -u +%H:%M:%S) $n: $(tail -n 1 "$out/$n.out")" >>"$log"
   else

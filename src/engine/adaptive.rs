@@ -586,7 +586,7 @@ impl Adaptive {
                 .iter()
                 .map(|&(_, sigma)| (sigma * SQRT_2_OVER_PI).powf(2.0 / 3.0))
                 .sum();
-            let price = if c23 > 0.0 {
+            let price = if c23 > 0.0 && allowed > 0.0 {
                 (allowed / c23).powi(3) / 2.0
             } else {
                 f64::INFINITY
