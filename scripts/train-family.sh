@@ -29,7 +29,7 @@ set -euo pipefail
 # more than one cell to pool; scale-1 networks (DN, DR, mixed, MIO) see 32 px crops.
 RECIPES=(
   "rcan-s-x4        | --arch rcan --task sr --scale 4 --feats 32 --groups 2 --blocks 4 --steps 2000 --batch 8 --crop 128 --lr 5e-4"
-  "swinir-s-x4      | --arch swinir --task sr --scale 4 --feats 36 --groups 2 --blocks 2 --steps 4000 --batch 16 --crop 64 --lr 1e-3"
+  "swinir-s-x4      | --arch swinir --task sr --scale 4 --feats 36 --groups 2 --blocks 2 --steps 10000 --batch 16 --crop 64 --lr 1e-3 --val-every 500"
   "srresnet-s-dn50  | --arch srresnet --task dn --sigma 50 --feats 32 --blocks 6 --steps 1500 --batch 16 --crop 32 --lr 1e-3"
   "rcan-s-dn50      | --arch rcan --task dn --sigma 50 --feats 32 --groups 2 --blocks 4 --steps 1200 --batch 16 --crop 32 --lr 2e-3"
   "swinir-s-dn50    | --arch swinir --task dn --sigma 50 --feats 36 --groups 2 --blocks 2 --steps 1000 --batch 8 --crop 32 --lr 5e-4"

@@ -55,8 +55,8 @@
 //! **Quick screening** ([`Adaptive::quick`], `-q`): a cell's first two screening draws
 //! are taken alone, and when both effects are below a tenth of `tol` the cell is
 //! unrelated at once, as Eq. 3 would almost surely find with its third draw. It saves
-//! a draw for every cell at the edge of the model's reach: a third of the screening
-//! of a global model such as RCAN.
+//! a draw for every such cell at the edge of the model's reach: up to a third of the
+//! screening (43 interventions of 881 on the authors' DnCNN map).
 //!
 //! **Common random numbers** ([`Adaptive::common`], `adaptive-crn`): draw `k` of every
 //! cell can use the same library patch and noise (randomness a function of (seed, k)),
@@ -410,8 +410,8 @@ impl Adaptive {
 
     /// The label of Table III's row: `Adaptive`, `Adaptive-B960` with a budget, `-CRN`
     /// with common random numbers, `-CV` with control variates, `-Q` with quick
-    /// screening, and `-T5` for a target
-    /// other than the variant's default (here 5 %).
+    /// screening, `-L` with loss-aware allocation, and `-T5` for a target other than the
+    /// variant's default (here 5 %).
     pub fn label(&self) -> String {
         let mut label = match self.budget {
             Some(b) => format!("Adaptive-B{b}"),
