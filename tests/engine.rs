@@ -81,21 +81,12 @@ fn local_model_leaves_far_cells_at_exactly_zero() {
 
 #[test]
 fn a_wired_far_cell_has_the_constructed_sign_and_no_other_cell_matters() {
-    let hr = common::wired::truth();
-    let task = Task::Dn { sigma: 50.0 };
     // A's original content is "right" (shift 0 with it, a darker patch shifts the ROI:
     // positive effect); B's is "wrong" (shift +0.3 (mean - 0.4) with it, natural
     // patches remove most of it: negative effect).
-    let model = common::wired::model(common::wired::input_cell_mean(&hr, &task, 0, 0), 0.4);
+    let (hr, task, model) = common::wired::scene();
     let map = base().run(&model, &hr, &task, ROI).unwrap();
-    for cell in &map.cells {
-        match (cell.row, cell.col) {
-            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
-            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
-            _ if cell.kind == CellKind::Roi => {}
-            _ => assert_eq!(cell.effect_db, 0.0, "{cell:?}"),
-        }
-    }
+    common::wired::assert_signs(&map, None);
     let c = map.counts();
     assert_eq!((c.roi, c.positive, c.negative, c.none), (4, 5, 1, 58));
 }

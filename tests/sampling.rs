@@ -276,20 +276,13 @@ fn adaptive_leaves_far_cells_at_exactly_zero_after_screening() {
 
 #[test]
 fn adaptive_finds_the_wired_cells_with_the_constructed_signs() {
-    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
-    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
     // A's content is "right" (positive effect), B's "wrong" (negative effect)
+    let (hr, task, model) = common::wired::scene();
     let map = adaptive(Adaptive::default())
-        .run(&common::wired::model(a0, 0.4), &hr, &task, ROI)
+        .run(&model, &hr, &task, ROI)
         .unwrap();
-    for cell in &map.cells {
-        match (cell.row, cell.col) {
-            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
-            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
-            _ if cell.kind == CellKind::Roi => {}
-            _ => assert_eq!((cell.effect_db, cell.samples), (0.0, 3), "{cell:?}"),
-        }
-    }
+    // every other cell: 0 after Eq. 3's three screening draws
+    common::wired::assert_signs(&map, Some(3));
     let c = map.counts();
     assert_eq!((c.roi, c.positive, c.negative, c.none), (4, 5, 1, 58));
     // the two wired cells' draws are in cem.csv's samples column
@@ -304,23 +297,14 @@ fn adaptive_finds_the_wired_cells_with_the_constructed_signs() {
 
 #[test]
 fn quick_screening_and_loss_aware_allocation_keep_the_wired_signs_and_batch_independence() {
-    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
-    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
-    let model = common::wired::model(a0, 0.4);
+    let (hr, task, model) = common::wired::scene();
     let plan = Adaptive::default()
         .control(true)
         .quick(true)
         .loss_aware(true);
     let map = adaptive(plan).run(&model, &hr, &task, ROI).unwrap();
-    for cell in &map.cells {
-        match (cell.row, cell.col) {
-            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
-            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
-            _ if cell.kind == CellKind::Roi => {}
-            // quick screening: two zero effects close a cell (Eq. 3 takes three)
-            _ => assert_eq!((cell.effect_db, cell.samples), (0.0, 2), "{cell:?}"),
-        }
-    }
+    // quick screening: two zero effects close a cell (Eq. 3 takes three)
+    common::wired::assert_signs(&map, Some(2));
     assert_eq!(map.info.strategy, "Adaptive-CV-Q-L");
     let plain = adaptive(Adaptive::default().control(true))
         .run(&model, &hr, &task, ROI)
@@ -455,9 +439,7 @@ fn the_budget_bounds_the_run_and_a_budget_below_screening_is_refused() {
 
 #[test]
 fn control_variates_tighten_the_wired_cells_and_keep_maps_independent_of_batching() {
-    let (hr, task) = (common::wired::truth(), Task::Dn { sigma: 50.0 });
-    let a0 = common::wired::input_cell_mean(&hr, &task, 0, 0);
-    let model = common::wired::model(a0, 0.4);
+    let (hr, task, model) = common::wired::scene();
     let plain = adaptive(Adaptive::default())
         .run(&model, &hr, &task, ROI)
         .unwrap();

@@ -1,6 +1,7 @@
 //! The wired glass-box scene (tests/engine.rs, tests/sampling.rs): a model whose only
 //! non-ROI causes are two far cells, with effects of known sign.
 
+use cem::map::CellKind;
 use cem::prelude::*;
 
 /// The scene's ROI (output pixels of the 64x64 image).
@@ -55,4 +56,31 @@ pub fn model(a0: f64, b0: f64) -> impl Model {
         };
         x + &left * ((cell_mean(0, 0) - a0) * 0.3) + &right * ((cell_mean(7, 7) - b0) * 0.3)
     })
+}
+
+/// The scene as the tests use it: the ground truth, DN sigma 50, and the model with A's
+/// input content "right" (its own mean: a positive effect) and B's "wrong" (0.4: a
+/// negative effect).
+pub fn scene() -> (RgbImage, Task, impl Model) {
+    let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
+    let a0 = input_cell_mean(&hr, &task, 0, 0);
+    (hr, task, model(a0, 0.4))
+}
+
+/// Asserts the scene's classification: A positive, B negative, every other cell outside
+/// the ROI exactly 0, after `samples` draws when given.
+pub fn assert_signs(map: &cem::map::CausalEffectMap, samples: Option<u32>) {
+    for cell in &map.cells {
+        match (cell.row, cell.col) {
+            (0, 0) => assert_eq!(cell.kind, CellKind::Positive, "A: {cell:?}"),
+            (7, 7) => assert_eq!(cell.kind, CellKind::Negative, "B: {cell:?}"),
+            _ if cell.kind == CellKind::Roi => {}
+            _ => {
+                assert_eq!(cell.effect_db, 0.0, "{cell:?}");
+                if let Some(n) = samples {
+                    assert_eq!(cell.samples, n, "{cell:?}");
+                }
+            }
+        }
+    }
 }
