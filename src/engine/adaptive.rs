@@ -577,80 +577,78 @@ impl Adaptive {
             let (m, se) = (cells[i].estimate().abs(), sigma / (n as f64).sqrt());
             m - self.z * se > tol || m + self.z * se < tol || err(sigma, n) <= share
         };
-        let mut extra = vec![0u32; open.len()];
-        let size = (self.round as u64).min(left);
-        if self.loss_aware {
-            // the price of a draw: the marginal gain at which draws in proportion to
-            // c^(2/3) (c = sigma sqrt(2/pi)) would bring the smooth error to `allowed`
-            let c23: f64 = open
-                .iter()
-                .map(|&(_, sigma)| (sigma * SQRT_2_OVER_PI).powf(2.0 / 3.0))
+        // may cell k take one more draw this round? (at most as many as it has, since
+        // its sigma is an estimate, and at most max_draws in all)
+        let n_now = |k: usize, extra: &[u32]| cells[open[k].0].n + extra[k];
+        let may_draw = |k: usize, extra: &[u32]| {
+            n_now(k, extra) < self.max_draws && extra[k] < cells[open[k].0].n
+        };
+        // the settling rule: the unsettled cells first, then by the L1 error one more
+        // draw removes, settled cells only while the map misses its target
+        let by_settling = |extra: &[u32]| -> Option<usize> {
+            let total: f64 = (0..open.len())
+                .map(|k| err(open[k].1, n_now(k, extra)))
                 .sum();
-            let price = if c23 > 0.0 && allowed > 0.0 {
-                (allowed / c23).powi(3) / 2.0
-            } else {
-                f64::INFINITY
-            };
-            let loss = |k: usize, n: u32| {
-                let (i, sigma) = open[k];
-                thresholded_loss(cells[i].estimate(), sigma / (n as f64).sqrt(), tol)
-            };
-            for _ in 0..size {
-                let best = (0..open.len())
-                    .filter(|&k| {
-                        let n = cells[open[k].0].n + extra[k];
-                        n < self.max_draws && extra[k] < cells[open[k].0].n
-                    })
-                    .map(|k| {
-                        let n = cells[open[k].0].n + extra[k];
-                        (k, loss(k, n) - loss(k, n + 1))
-                    })
-                    .filter(|&(_, gain)| gain >= price)
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-                match best {
-                    Some((k, _)) => extra[k] += 1,
-                    None => break,
-                }
-            }
-            return open
-                .iter()
-                .zip(extra)
-                .filter(|(_, e)| *e > 0)
-                .map(|(&(i, _), e)| (i, e))
-                .collect();
-        }
-        for _ in 0..size {
-            let n_now = |k: usize| cells[open[k].0].n + extra[k];
-            let total: f64 = (0..open.len()).map(|k| err(open[k].1, n_now(k))).sum();
             let all_settled = (0..open.len()).all(|k| {
-                let n = n_now(k);
+                let n = n_now(k, extra);
                 n >= self.max_draws || settled(open[k].0, open[k].1, n)
             });
             if all_settled && total <= allowed {
-                break;
+                return None;
             }
-            // the unsettled cells first, then by the L1 error one more draw removes
-            let best = (0..open.len())
-                .filter(|&k| {
-                    let n = n_now(k);
-                    n < self.max_draws && extra[k] < cells[open[k].0].n
-                })
+            (0..open.len())
+                .filter(|&k| may_draw(k, extra))
                 .map(|k| {
                     let (i, sigma) = open[k];
-                    let n = n_now(k);
+                    let n = n_now(k, extra);
                     let gain = err(sigma, n) - err(sigma, n + 1);
                     (k, !settled(i, sigma, n), gain)
                 })
-                // settled cells only while the map misses its target
                 .filter(|&(_, unsettled, _)| unsettled || total > allowed)
                 .max_by(|a, b| {
                     (a.1, a.2)
                         .partial_cmp(&(b.1, b.2))
                         .unwrap_or(std::cmp::Ordering::Equal)
                         .then(b.0.cmp(&a.0))
-                });
-            match best {
-                Some((k, _, _)) => extra[k] += 1,
+                })
+                .map(|(k, _, _)| k)
+        };
+        // loss-aware (`-l`): by the thresholded loss one more draw removes, while that
+        // gain is worth a draw's price: the marginal gain at which draws in proportion
+        // to c^(2/3) (c = sigma sqrt(2/pi)) would bring the smooth error to `allowed`
+        let c23: f64 = open
+            .iter()
+            .map(|&(_, sigma)| (sigma * SQRT_2_OVER_PI).powf(2.0 / 3.0))
+            .sum();
+        let price = if c23 > 0.0 && allowed > 0.0 {
+            (allowed / c23).powi(3) / 2.0
+        } else {
+            f64::INFINITY
+        };
+        let loss = |k: usize, n: u32| {
+            let (i, sigma) = open[k];
+            thresholded_loss(cells[i].estimate(), sigma / (n as f64).sqrt(), tol)
+        };
+        let by_loss = |extra: &[u32]| -> Option<usize> {
+            (0..open.len())
+                .filter(|&k| may_draw(k, extra))
+                .map(|k| {
+                    let n = n_now(k, extra);
+                    (k, loss(k, n) - loss(k, n + 1))
+                })
+                .filter(|&(_, gain)| gain >= price)
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                .map(|(k, _)| k)
+        };
+        let mut extra = vec![0u32; open.len()];
+        for _ in 0..(self.round as u64).min(left) {
+            let next = if self.loss_aware {
+                by_loss(&extra)
+            } else {
+                by_settling(&extra)
+            };
+            match next {
+                Some(k) => extra[k] += 1,
                 None => break,
             }
         }
