@@ -137,27 +137,16 @@ impl FromStr for StrategyChoice {
             }
         };
         if let Some(rest) = lower.strip_prefix("adaptive") {
-            // the options, in any order: -crn (common draws), -cv (control variates),
-            // -q (quick screening), -l (loss-aware allocation)
-            let (mut rest, mut common, mut control, mut quick) = (rest, false, false, false);
-            let mut loss = false;
-            loop {
-                if let Some(r) = rest.strip_suffix("-l").filter(|_| !loss) {
-                    (rest, loss) = (r, true);
-                    continue;
-                }
-                if let Some(r) = rest.strip_suffix("-q").filter(|_| !quick) {
-                    (rest, quick) = (r, true);
-                    continue;
-                }
-                if let Some(r) = rest.strip_suffix("-crn").filter(|_| !common) {
-                    (rest, common) = (r, true);
-                } else if let Some(r) = rest.strip_suffix("-cv").filter(|_| !control) {
-                    (rest, control) = (r, true);
-                } else {
-                    break;
-                }
+            // the options, each at most once, in any order: -crn (common draws), -cv
+            // (control variates), -q (quick screening), -l (loss-aware allocation)
+            const OPTIONS: [&str; 4] = ["-crn", "-cv", "-q", "-l"];
+            let (mut rest, mut on) = (rest, [false; 4]);
+            while let Some((j, r)) = OPTIONS.iter().enumerate().find_map(|(j, option)| {
+                rest.strip_suffix(option).filter(|_| !on[j]).map(|r| (j, r))
+            }) {
+                (rest, on[j]) = (r, true);
             }
+            let [common, control, quick, loss] = on;
             let mut plan = Adaptive::default()
                 .common(common)
                 .control(control)
