@@ -368,6 +368,55 @@ fn adaptive_maps_do_not_depend_on_batch_size_or_the_locality_crop() {
 }
 
 #[test]
+fn adaptive_screening_draws_are_the_coarse_stage_draws_of_the_same_seed() {
+    const TOL: f64 = 0.15;
+    // Eq. 3's round is shared with C3F50: the same cells close, from the same three
+    // draws (their standard errors agree to the bit), and only the sensitive cells differ
+    let (hr, task) = (truth(), Task::Dn { sigma: 50.0 });
+    let c2f = common::quiet_cem()
+        .strategy(Strategy::c3f50())
+        .locality(false)
+        .seed(3)
+        .tol(TOL)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    for plan in [Adaptive::default(), Adaptive::default().control(true)] {
+        let a = adaptive(plan)
+            .seed(3)
+            .tol(TOL)
+            .run(&box7(), &hr, &task, ROI)
+            .unwrap();
+        let mut noisy = 0;
+        for (x, y) in a.cells.iter().zip(&c2f.cells) {
+            assert_eq!(
+                x.stage == Stage::Coarse,
+                y.stage == Stage::Coarse,
+                "{x:?} {y:?}"
+            );
+            if x.stage == Stage::Coarse {
+                assert_eq!((x.samples, x.std_err), (y.samples, y.std_err), "{x:?}");
+                noisy += (x.std_err > 0.0) as usize;
+            }
+        }
+        // cells at the corners of the box's reach move the ROI less than tol: their
+        // draws differ from one another
+        assert!(noisy >= 2, "{noisy} screened-out cells with varying draws");
+    }
+    // common draws screen with their own common stream
+    let crn = adaptive(Adaptive::default().common(true))
+        .seed(3)
+        .tol(TOL)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    let differs = crn
+        .cells
+        .iter()
+        .zip(&c2f.cells)
+        .any(|(x, y)| x.stage == Stage::Coarse && x.std_err != y.std_err);
+    assert!(differs);
+}
+
+#[test]
 fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
     // plain, and with control variates (whose features are recomputed on resume)
     // and with quick screening and the loss-aware allocation

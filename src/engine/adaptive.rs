@@ -6,7 +6,11 @@
 //!
 //! 1. **Screening** (Eq. 3): every cell gets [`Adaptive::screen`] draws (3, as C3). A cell
 //!    whose every effect is below `tol` joins the unrelated set: effect exactly 0, no
-//!    more draws. Cells a model cannot see never get past this.
+//!    more draws. Cells a model cannot see never get past this. These draws are the
+//!    coarse stage's own (same seed stream and coarse sampling as a `CxFy` map's first
+//!    `screen` draws; with common draws, the common stream): an adaptive map and a
+//!    C3F50 map of one seed close the same cells, so comparing them compares how they
+//!    measure the sensitive ones, not the luck of their screens.
 //! 2. **Warm-up**: every sensitive cell is brought to [`Adaptive::min_draws`] draws, so
 //!    that its standard error means something. Unlike C3F50, the screening draws are
 //!    kept in the cell's mean: nothing measured is thrown away.

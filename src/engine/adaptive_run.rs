@@ -1,13 +1,19 @@
 //! Running the adaptive strategy: one checkpointed stage, `adaptive`, that grows round
 //! by round as [`Adaptive::next_round`] plans it from the results so far.
 //!
+//! Screening draws (a cell's first [`Adaptive::screen`]) are the coarse stage's: the same
+//! patch and noise as draw `t` of a coarse-to-fine map's Eq. 3 round with the same seed
+//! and coarse sampling, so an adaptive map and a `CxFy` map of one seed close the same
+//! cells as unrelated and differ only in how they measure the sensitive ones (except
+//! with common draws, whose screening is common too).
+//!
 //! The checkpoint keeps every draw in the order it was made. A resumed run replays the
 //! plan from the start: each round's plan depends only on earlier results, so the
 //! stored draws fill the same rounds again and the map ends as an uninterrupted run's.
 
 use super::adaptive::{Adaptive, Running};
 use super::runner::{psnr_of, Item};
-use super::stages::{Stages, ADAPTIVE};
+use super::stages::{Stages, ADAPTIVE, COARSE};
 use super::stop;
 use super::strategy::Sampled;
 use super::CHECKPOINT_EVERY_S;
@@ -18,12 +24,14 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Runs `plan` over `cells` (original ROI PSNR `o`, tolerance `tol`); returns each
+/// Runs `plan` over `cells` (original ROI PSNR `o`, tolerance `tol`), screening with
+/// `screen_sampling` (the coarse stage's) and drawing with `sampling` after that; returns each
 /// cell's PSNRs after intervention and its stage: [`Stage::Coarse`] for a cell closed
 /// by screening (Eq. 3), [`Stage::Fine`] for a sensitive one; with control variates,
 /// also the regression's estimate where it is used.
 pub(crate) fn run(
     plan: &Adaptive,
+    screen_sampling: Sampling,
     sampling: Sampling,
     stages: &mut Stages<'_, '_>,
     cells: &[u32],
@@ -62,6 +70,15 @@ pub(crate) fn run(
         if round.is_empty() {
             break;
         }
+        // a round is all screening or none (`Adaptive::next_round` screens first)
+        let screening = round
+            .iter()
+            .all(|&(i, k)| running[i].n() + k <= plan.screen);
+        let (stage_id, stage_sampling) = if screening && !plan.common {
+            (COARSE.id, screen_sampling)
+        } else {
+            (seed_id, sampling)
+        };
         let (index, items): (Vec<usize>, Vec<Item>) = round
             .iter()
             .flat_map(|&(i, k)| {
@@ -85,24 +102,25 @@ pub(crate) fn run(
             .budget
             .map_or(first + items.len(), |b| b as usize)
             .max(first + items.len());
-        let outcome = stages
-            .runner
-            .run_stage(seed_id, sampling, &items, &mut results, |now| {
-                if stop::take_request() || stop_flag.swap(false, Ordering::SeqCst) {
-                    return Err(Error::Interrupted {
-                        done: first + now.len(),
-                        total,
-                        checkpoint: ckpt.path_or_none(),
-                    });
-                }
-                if ckpt.is_due(CHECKPOINT_EVERY_S) {
-                    ckpt.results.insert(name.into(), [&done[..], now].concat());
-                    ckpt.seconds
-                        .insert(name.into(), earlier + start.elapsed().as_secs_f64());
-                    ckpt.save()?;
-                }
-                Ok(())
-            });
+        let outcome =
+            stages
+                .runner
+                .run_stage(stage_id, stage_sampling, &items, &mut results, |now| {
+                    if stop::take_request() || stop_flag.swap(false, Ordering::SeqCst) {
+                        return Err(Error::Interrupted {
+                            done: first + now.len(),
+                            total,
+                            checkpoint: ckpt.path_or_none(),
+                        });
+                    }
+                    if ckpt.is_due(CHECKPOINT_EVERY_S) {
+                        ckpt.results.insert(name.into(), [&done[..], now].concat());
+                        ckpt.seconds
+                            .insert(name.into(), earlier + start.elapsed().as_secs_f64());
+                        ckpt.save()?;
+                    }
+                    Ok(())
+                });
         done.extend_from_slice(&results);
         if let Err(e) = outcome {
             // keep whatever was measured, whatever went wrong
@@ -115,7 +133,7 @@ pub(crate) fn run(
         for ((&i, r), it) in index.iter().zip(&results).zip(&items) {
             let psnr = psnr_of(*r);
             if plan.control {
-                let z = stages.runner.features(seed_id, sampling, *it)?;
+                let z = stages.runner.features(stage_id, stage_sampling, *it)?;
                 running[i].push_with(o - psnr, z);
             } else {
                 running[i].push(o - psnr);

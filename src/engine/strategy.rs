@@ -266,9 +266,15 @@ pub(crate) fn sample_cells(
                 .map(|(c, v)| (c, Sampled::plain(v, Stage::Full)))
                 .collect()
         }
-        Strategy::Adaptive(adaptive) => {
-            super::adaptive_run::run(&adaptive, plan.fine_sampling, stages, cells, o, plan.tol)?
-        }
+        Strategy::Adaptive(adaptive) => super::adaptive_run::run(
+            &adaptive,
+            plan.coarse_sampling,
+            plan.fine_sampling,
+            stages,
+            cells,
+            o,
+            plan.tol,
+        )?,
     })
 }
 
