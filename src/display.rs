@@ -1,7 +1,8 @@
 //! Inline display in evcxr notebooks: one PNG block per cell.
 //!
 //! evcxr keeps one output block per MIME type per cell, so several images are
-//! composed into one picture ([`show_row`]) rather than shown one after another.
+//! composed into one picture ([`show_row`], [`show_column`]) rather than shown one
+//! after another: in a loop of displays, only the last would stay.
 //!
 //! A cell that ends in a [`MapRun`] (what [`Cem::run`](crate::engine::Cem::run)
 //! returns) or a [`CausalEffectMap`] shows the one-map panel (input with the ROI,
@@ -154,6 +155,30 @@ pub fn show_row(images: &[&RgbImage]) -> Picture {
     Picture { image: canvas }
 }
 
+/// Shows images one below the other in one picture, left-aligned on white: e.g. one
+/// figure per model from a loop, where a display per iteration would keep only the last.
+///
+/// ```
+/// use cem::prelude::*;
+/// let a = RgbImage::from_pixel(6, 2, image::Rgb([255, 0, 0]));
+/// let b = RgbImage::from_pixel(3, 5, image::Rgb([0, 0, 255]));
+/// assert_eq!(show_column(&[&a, &b]).image.dimensions(), (6, 2 + 4 + 5));
+/// ```
+pub fn show_column(images: &[&RgbImage]) -> Picture {
+    let gap = 4;
+    let width = images.iter().map(|i| i.width()).max().unwrap_or(1);
+    let height = images.iter().map(|i| i.height()).sum::<u32>()
+        + gap * images.len().saturating_sub(1) as u32;
+    let mut canvas =
+        RgbImage::from_pixel(width.max(1), height.max(1), ::image::Rgb([255, 255, 255]));
+    let mut y = 0;
+    for img in images {
+        imageops::replace(&mut canvas, *img, 0, y as i64);
+        y += img.height() + gap;
+    }
+    Picture { image: canvas }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +235,18 @@ mod tests {
             bare.width(),
             png.width()
         );
+    }
+
+    #[test]
+    fn column_stacks_left_aligned_with_gaps() {
+        let a = RgbImage::from_pixel(8, 3, ::image::Rgb([255, 0, 0]));
+        let b = RgbImage::from_pixel(2, 2, ::image::Rgb([0, 0, 255]));
+        let p = show_column(&[&a, &b]);
+        assert_eq!(p.image.dimensions(), (8, 3 + 4 + 2));
+        assert_eq!(p.image.get_pixel(7, 2).0, [255, 0, 0]);
+        assert_eq!(p.image.get_pixel(0, 5).0, [255, 255, 255]);
+        assert_eq!(p.image.get_pixel(1, 8).0, [0, 0, 255]);
+        assert_eq!(p.image.get_pixel(2, 8).0, [255, 255, 255]);
     }
 
     #[test]

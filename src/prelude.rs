@@ -2,7 +2,7 @@
 
 pub use crate::degrade::{Bicubic, Degradation, GaussianNoise, PatchSite, Rain, Task};
 pub use crate::degrade::{RngKind, SuppliedRain};
-pub use crate::display::{show, show_row, Picture};
+pub use crate::display::{show, show_column, show_row, Picture};
 pub use crate::engine::{Cem, RunOptions, Strategy};
 pub use crate::error::{Error, Result};
 pub use crate::image::{load_rgb, roi_psnr, save_rgb, tensor_to_rgb, to_tensor, Roi};
