@@ -25,10 +25,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Runs `plan` over `cells` (original ROI PSNR `o`, tolerance `tol`), screening with
-/// `screen_sampling` (the coarse stage's) and drawing with `sampling` after that; returns each
-/// cell's PSNRs after intervention and its stage: [`Stage::Coarse`] for a cell closed
-/// by screening (Eq. 3), [`Stage::Fine`] for a sensitive one; with control variates,
-/// also the regression's estimate where it is used.
+/// `screen_sampling` (the coarse stage's) and drawing with `sampling` after that.
+/// Returns each cell's PSNRs after intervention and its stage: [`Stage::Coarse`] for a
+/// cell closed by screening (Eq. 3), [`Stage::Fine`] for a sensitive one; with control
+/// variates, also the regression's estimate where it is used.
 pub(crate) fn run(
     plan: &Adaptive,
     screen_sampling: Sampling,
