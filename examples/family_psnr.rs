@@ -22,8 +22,7 @@ fn gain(net: &Network, task: &Task, hr: &RgbImage, own_upsampler: bool) -> cem::
     let nothing = if d.scale() == 1 {
         cem::image::psnr(&input, hr)?
     } else if own_upsampler {
-        let size = [hr.height() as i64, hr.width() as i64];
-        let up = x.upsample_bicubic2d(size, true, None, None).clamp(0.0, 1.0);
+        let up = cem::zoo::Srcnn::upsample(&x, d.scale() as i64).clamp(0.0, 1.0);
         cem::image::psnr(&tensor_to_rgb(&up)?, hr)?
     } else {
         let up = cem::degrade::resample::pil_bicubic(&input, hr.width(), hr.height());

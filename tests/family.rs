@@ -4,7 +4,7 @@
 //! fresh networks start near their input (PyTorch's default initialisation).
 
 use cem::prelude::*;
-use cem::zoo::{shipped, shipped_family, shipped_info, shipped_names};
+use cem::zoo::{shipped, shipped_family, shipped_info, shipped_names, Srcnn};
 
 /// PSNR of the model and of doing nothing (the bicubic upsampling for SR, the degraded
 /// input otherwise) on `hr`. SRCNN's doing nothing is its own first step, the authors'
@@ -18,7 +18,7 @@ fn psnr_pair(net: &Network, task: &Task, hr: &RgbImage) -> (f64, f64) {
     let nothing = if d.scale() == 1 {
         cem::image::psnr(&input, hr).unwrap()
     } else if net.config().arch == Arch::Srcnn {
-        srcnn_upsampler_psnr(&x, hr)
+        srcnn_upsampler_psnr(&x, d.scale(), hr)
     } else {
         let up = cem::degrade::resample::pil_bicubic(&input, hr.width(), hr.height());
         cem::image::psnr(&up, hr).unwrap()
@@ -26,14 +26,12 @@ fn psnr_pair(net: &Network, task: &Task, hr: &RgbImage) -> (f64, f64) {
     (got, nothing)
 }
 
-/// PSNR of SRCNN's built-in upsampling alone (bicubic, `align_corners=True`, as the
-/// authors' SRCNN): the image a fresh SRCNN starts from. It is misaligned with PIL's
-/// bicubic by up to 1.5 px at the image's edges (x4), which a convolution cannot undo,
-/// so SRCNN-s is held to beating this rather than PIL's bicubic.
-fn srcnn_upsampler_psnr(x: &Tensor, hr: &RgbImage) -> f64 {
-    let up = x
-        .upsample_bicubic2d([hr.height() as i64, hr.width() as i64], true, None, None)
-        .clamp(0.0, 1.0);
+/// PSNR of SRCNN's built-in upsampling alone ([`Srcnn::upsample`]): the image a fresh
+/// SRCNN starts from. It is misaligned with PIL's bicubic by up to 1.5 px at the image's
+/// edges (x4), which a convolution cannot undo, so SRCNN-s is held to beating this
+/// rather than PIL's bicubic.
+fn srcnn_upsampler_psnr(x: &Tensor, scale: u32, hr: &RgbImage) -> f64 {
+    let up = Srcnn::upsample(x, scale as i64).clamp(0.0, 1.0);
     cem::image::psnr(&tensor_to_rgb(&up).unwrap(), hr).unwrap()
 }
 

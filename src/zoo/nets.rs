@@ -28,15 +28,32 @@ impl Srcnn {
     }
 }
 
-impl Module for Srcnn {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let x = if self.scale == 1 {
+impl Srcnn {
+    /// SRCNN's first step, the authors' bicubic upsampling by `scale` with
+    /// `align_corners=True` (the input itself at scale 1): all a fresh SRCNN can do,
+    /// and the bar the shipped SRCNN-s is held to (`data/models/README.md`). It is
+    /// misaligned with PIL's bicubic by up to `(scale - 1) / 2` output pixels at the
+    /// image's edges.
+    ///
+    /// ```
+    /// use cem::zoo::Srcnn;
+    /// let x = tch::Tensor::ones([1, 3, 4, 5], (tch::Kind::Float, tch::Device::Cpu));
+    /// assert_eq!(Srcnn::upsample(&x, 4).size(), vec![1, 3, 16, 20]);
+    /// ```
+    pub fn upsample(x: &Tensor, scale: i64) -> Tensor {
+        if scale == 1 {
             x.shallow_clone()
         } else {
             let (h, w) = (x.size()[2], x.size()[3]);
-            x.upsample_bicubic2d([h * self.scale, w * self.scale], true, None, None)
-        };
-        x.apply(&self.conv1)
+            x.upsample_bicubic2d([h * scale, w * scale], true, None, None)
+        }
+    }
+}
+
+impl Module for Srcnn {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        Srcnn::upsample(x, self.scale)
+            .apply(&self.conv1)
             .relu()
             .apply(&self.conv2)
             .relu()
