@@ -98,3 +98,33 @@ fn mixed_and_bad_settings() {
     )
     .is_err());
 }
+
+#[test]
+fn srcnns_doing_nothing_is_its_own_upsampler_and_finished_records_follow_it() {
+    // the same validation crops for both: the task, crop size and seed decide them
+    let mut bicubic = tiny("sr", 4);
+    bicubic.steps = 1;
+    let mut srcnn = bicubic.clone();
+    srcnn.net = NetConfig::new(Arch::Srcnn, 4).feats(8);
+    let dir = tempfile::tempdir().unwrap();
+    let b = train(&bicubic, &dir.path().join("b"), None, Device::Cpu, false).unwrap();
+    let s = train(&srcnn, &dir.path().join("s"), None, Device::Cpu, false).unwrap();
+    // align_corners=True is off PIL-style bicubic by up to 1.5 px at the edges
+    assert!(
+        s.baseline_psnr < b.baseline_psnr - 0.1,
+        "SRCNN's upsampler {:.3} dB vs bicubic {:.3} dB",
+        s.baseline_psnr,
+        b.baseline_psnr
+    );
+    // a finished run recorded with another baseline is brought up to date, nothing else
+    let state = dir.path().join("s").join(STATE_NAME);
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    old["baseline_psnr"] = serde_json::json!(b.baseline_psnr);
+    std::fs::write(&state, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let again = train(&srcnn, &dir.path().join("s"), None, Device::Cpu, false).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["baseline_psnr"].as_f64(), Some(s.baseline_psnr));
+    assert_eq!((again.step, again.history.len()), (1, s.history.len()));
+}

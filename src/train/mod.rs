@@ -181,8 +181,11 @@ pub struct TrainReport {
     pub step: usize,
     /// Wall time in seconds (summed over resumed runs).
     pub seconds: f64,
-    /// Validation PSNR of doing nothing (the bicubic-upsampled LR for SR, the degraded
-    /// input otherwise), in dB.
+    /// Validation PSNR of doing nothing, in dB: the degraded input, or for SR the
+    /// bicubic-upsampled LR. For SRCNN, whose first step is the authors' bicubic
+    /// upsampling with `align_corners=True` ([`crate::zoo::Srcnn::upsample`], up to
+    /// 1.5 px off PIL's at the edges), that upsampling: the image an untrained SRCNN
+    /// starts from, which no convolution can realign.
     pub baseline_psnr: f64,
     /// Validation history.
     pub history: Vec<Point>,
@@ -275,7 +278,12 @@ pub fn train(
         config.seed ^ 0x0056_414c,
         device,
     )?;
-    report.baseline_psnr = baseline(&val_x, &val_y, config.net.scale)?;
+    let recorded = report.baseline_psnr;
+    report.baseline_psnr = baseline(&val_x, &val_y, &config.net)?;
+    if report.finished && recorded.to_bits() != report.baseline_psnr.to_bits() {
+        // a finished run's record follows the current definition of doing nothing
+        crate::map::files::write_atomic(&state_path, &serde_json::to_vec_pretty(&report)?)?;
+    }
     let mut opt = tch::nn::Adam::default().build(net.var_store(), config.lr)?;
     let bar = if progress {
         let b = ProgressBar::new(config.steps as u64);
@@ -364,9 +372,13 @@ fn validate(net: &Network, x: &Tensor, y: &Tensor) -> Result<f64> {
     mean_psnr(&pred, y)
 }
 
-fn baseline(x: &Tensor, y: &Tensor, scale: i64) -> Result<f64> {
+/// Validation PSNR of doing nothing (see [`TrainReport::baseline_psnr`]).
+fn baseline(x: &Tensor, y: &Tensor, net: &crate::zoo::NetConfig) -> Result<f64> {
+    let scale = net.scale;
     let x = if scale == 1 {
         x.shallow_clone()
+    } else if net.arch == crate::zoo::Arch::Srcnn {
+        crate::zoo::Srcnn::upsample(x, scale).clamp(0.0, 1.0)
     } else {
         let (h, w) = (x.size()[2], x.size()[3]);
         x.upsample_bicubic2d([h * scale, w * scale], false, None, None)
