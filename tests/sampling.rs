@@ -402,6 +402,19 @@ fn adaptive_screening_draws_are_the_coarse_stage_draws_of_the_same_seed() {
         // draws differ from one another
         assert!(noisy >= 2, "{noisy} screened-out cells with varying draws");
     }
+    // a relative budget (adaptive:60%) is 60 % of this very C3F50 map's interventions:
+    // the same screen finds the same sensitive cells, and a tight target spends it all
+    let c2f_cost = c2f.inferences() as f64; // no locality check here
+    let shared = adaptive(Adaptive::default().share(0.6).target(0.001))
+        .seed(3)
+        .tol(TOL)
+        .run(&box7(), &hr, &task, ROI)
+        .unwrap();
+    assert_eq!(
+        shared.info.stages[&RunStage::Adaptive].inferences,
+        (0.6 * c2f_cost).floor() as usize,
+        "C3F50 spent {c2f_cost}"
+    );
     // common draws screen with their own common stream
     let crn = adaptive(Adaptive::default().common(true))
         .seed(3)

@@ -123,6 +123,7 @@ fn strategy_parser() -> Checked<(cem::engine::Strategy, Option<Sampling>)> {
             "full:T",
             "adaptive",
             "adaptive:BUDGET",
+            "adaptive:PCT%",
             "adaptive-crn",
             "adaptive-cv",
             "adaptive-cv-l",

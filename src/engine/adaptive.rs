@@ -26,7 +26,8 @@
 //!    draws in a round as it already has (its sigma is an estimate) and at most
 //!    [`Adaptive::max_draws`] in all.
 //! 4. It stops when every cell is settled and the map meets its target, when no cell
-//!    may take another draw, or at the [budget](Adaptive::budget) (screening included).
+//!    may take another draw, or at the [budget](Adaptive::budget) (screening included),
+//!    fixed or [relative](Adaptive::share) to the map's own C3F50 cost (`adaptive:60%`).
 //!
 //! The plan is a pure function of the per-cell results so far ([`Adaptive::next_round`]):
 //! the engine runs a round, adds its results, and asks again. Round sizes never depend
@@ -145,6 +146,13 @@ pub struct Adaptive {
     pub round: u32,
     /// Most interventions in all, screening included (`None`: no limit).
     pub budget: Option<u64>,
+    /// A budget relative to the map's own C3F50 (`adaptive:60%`): at most this fraction
+    /// of what a coarse-to-fine map with `screen` coarse and [`SHARE_FINE`] fine draws
+    /// would spend on the same cells, `screen x cells + 50 x sensitive cells`, known once
+    /// screening (the coarse stage's own draws) has found the sensitive cells. See
+    /// [`Adaptive::budget_now`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
     /// Common random numbers: draw `k` of every cell is the same patch and noise (on),
     /// or every cell draws its own (off, the default). Common draws compare cells on
     /// the same interventions, but their errors move together: a seed whose first draws
@@ -185,6 +193,10 @@ pub const QUICK_FRACTION: f64 = 0.1;
 /// (docs/table3.md); two such draws in a row are about 25 times less likely.
 pub const QUICK_DRAWS: u32 = 2;
 
+/// The fine draws per sensitive cell of the coarse-to-fine map a relative budget
+/// ([`Adaptive::share`]) is a share of: C3F50's 50.
+pub const SHARE_FINE: u32 = 50;
+
 impl Default for Adaptive {
     fn default() -> Self {
         Adaptive {
@@ -195,6 +207,7 @@ impl Default for Adaptive {
             target: PLAIN_TARGET,
             round: 64,
             budget: None,
+            share: None,
             common: false,
             control: false,
             quick: false,
@@ -400,6 +413,50 @@ impl Adaptive {
         self
     }
 
+    /// A budget of `fraction` of the same map's C3F50 cost ([`Adaptive::share`]).
+    pub fn share(mut self, fraction: f64) -> Self {
+        self.share = Some(fraction);
+        self
+    }
+
+    /// The budget in force given the results so far: the fixed budget, or with a
+    /// relative one ([`Adaptive::share`]) once screening is done, `floor(share x (screen
+    /// x cells + 50 x sensitive))`, whichever is smaller. While cells still screen, the
+    /// relative budget is not yet known and does not limit (screening runs first and
+    /// costs what C3F50's coarse stage costs). A map with hardly any sensitive cell
+    /// can have spent more than its share on screening alone; it then stops there.
+    ///
+    /// ```
+    /// use cem::engine::{Adaptive, Running};
+    /// let plan = Adaptive::default().share(0.6);
+    /// let quiet = Running::of(&[0.0, 0.001, 0.0]);
+    /// let loud = Running::of(&[0.5, 0.2, 0.4]);
+    /// // 3 cells screened, 1 sensitive: C3F50 would spend 3 x 3 + 50 = 59
+    /// assert_eq!(plan.budget_now(&[quiet, quiet, loud], 0.01), Some(35));
+    /// // still screening: no limit yet
+    /// assert_eq!(plan.budget_now(&[quiet, Running::default()], 0.01), None);
+    /// ```
+    pub fn budget_now(&self, cells: &[Running], tol: f64) -> Option<u64> {
+        let relative = self.share.and_then(|fraction| {
+            let screening = cells
+                .iter()
+                .any(|r| matches!(self.state(r, tol), State::Screen(_)));
+            if screening {
+                return None;
+            }
+            let sensitive = cells
+                .iter()
+                .filter(|r| r.n >= self.screen && r.max_abs >= tol)
+                .count() as u64;
+            let cost = self.screen as u64 * cells.len() as u64 + SHARE_FINE as u64 * sensitive;
+            Some((fraction * cost as f64).floor() as u64)
+        });
+        match (self.budget, relative) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// The default target of this variant: 9 % (C3F50's own precision on the shipped
     /// DnCNN), or 6 % with control variates, whose error estimates are tighter (on the
     /// shipped DnCNN this gives S above C3F50's with under half its interventions:
@@ -421,6 +478,10 @@ impl Adaptive {
             Some(b) => format!("Adaptive-B{b}"),
             None => "Adaptive".into(),
         };
+        if let Some(f) = self.share {
+            // e.g. -B60% for 60 % of the map's own C3F50 cost
+            label.push_str(&format!("-B{}%", (f * 1000.0).round() / 10.0));
+        }
         if self.common {
             label.push_str("-CRN");
         }
@@ -486,6 +547,15 @@ impl Adaptive {
         if self.budget == Some(0) {
             return Err(Error::invalid("budget", 0, "needs at least 1 inference"));
         }
+        if let Some(f) = self.share {
+            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+                return Err(Error::invalid(
+                    "budget share",
+                    f,
+                    "must be a fraction of C3F50's cost in (0, 1], e.g. 0.6 (adaptive:60%)",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -526,7 +596,8 @@ impl Adaptive {
     /// (effects `O - PSNR`), `tol` the map's tolerance in dB.
     pub fn next_round(&self, cells: &[Running], tol: f64) -> Vec<(usize, u32)> {
         let spent: u64 = cells.iter().map(|r| r.n as u64).sum();
-        let mut left = self.budget.map_or(u64::MAX, |b| b.saturating_sub(spent));
+        let budget = self.budget_now(cells, tol);
+        let mut left = budget.map_or(u64::MAX, |b| b.saturating_sub(spent));
         let states: Vec<State> = cells.iter().map(|r| self.state(r, tol)).collect();
         // screening, then warm-up: fixed counts, in cell order while the budget lasts
         for phase in [0, 1] {
@@ -991,6 +1062,37 @@ mod tests {
         let e = plan.check_budget(234).unwrap_err().to_string();
         assert!(e.contains("700") && e.contains("702"), "{e}");
         assert!(plan.check_budget(200).is_ok());
+    }
+
+    #[test]
+    fn a_relative_budget_is_a_share_of_the_maps_own_c3f50_cost() {
+        let truth = field();
+        // the 20 cells with effects pass Eq. 3 (|effect| >= tol in 3 draws) in this field
+        let c3f50 = 3 * truth.len() as u64 + SHARE_FINE as u64 * 20;
+        for (fraction, seed) in [(0.6, 1), (0.3, 2)] {
+            let plan = Adaptive::default().share(fraction).target(0.001);
+            let (cells, _) = simulate(&plan, &truth, seed);
+            let spent: u64 = cells.iter().map(|r| r.n() as u64).sum();
+            let sensitive = cells.iter().filter(|r| r.max_abs() >= TOL).count() as u64;
+            assert_eq!(sensitive, 20, "seed {seed}");
+            assert_eq!(spent, (fraction * c3f50 as f64).floor() as u64);
+        }
+        // with a fixed budget too, the smaller one holds
+        let plan = Adaptive::default().share(0.6).budget(500).target(0.001);
+        let (cells, _) = simulate(&plan, &truth, 1);
+        assert_eq!(cells.iter().map(|r| r.n() as u64).sum::<u64>(), 500);
+        // a map with no sensitive cell stops after screening, whatever its share
+        let plan = Adaptive::default().share(0.1);
+        let (cells, _) = simulate(&plan, &[(0.0, 0.0); 10], 0);
+        assert!(cells.iter().all(|r| r.n() == 3));
+        for bad in [0.0, 1.5, f64::NAN] {
+            let e = Adaptive::default()
+                .share(bad)
+                .check()
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("budget share"), "{e}");
+        }
     }
 
     #[test]

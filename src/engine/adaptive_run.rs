@@ -99,7 +99,7 @@ pub(crate) fn run(
         let ckpt = &mut *stages.ckpt;
         let stop_flag = stages.stop;
         let total = plan
-            .budget
+            .budget_now(&running, tol)
             .map_or(first + items.len(), |b| b as usize)
             .max(first + items.len());
         let outcome =

@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET][-crn][-cv][-q][-l]`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET][-crn][-cv][-q][-l]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET][-crn][-cv][-q][-l]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -153,11 +153,23 @@ impl FromStr for StrategyChoice {
                 .quick(quick)
                 .loss_aware(loss);
             match rest.strip_prefix(':') {
-                Some(b) => plan.budget = Some(positive(b)? as u64),
+                Some(b) => match b.strip_suffix('%') {
+                    // a share of the map's own C3F50 cost, in percent
+                    Some(pct) => match pct.parse::<f64>() {
+                        Ok(p) if p > 0.0 && p <= 100.0 => plan.share = Some(p / 100.0),
+                        _ => {
+                            return Err(bad(
+                                "a relative budget is a percentage of C3F50's cost in (0, 100], e.g. adaptive:60%",
+                            ))
+                        }
+                    },
+                    None => plan.budget = Some(positive(b)? as u64),
+                },
                 None if rest.is_empty() => {}
                 None => {
                     return Err(bad(
-                        "expected adaptive or adaptive:BUDGET, optionally followed by -crn \
+                        "expected adaptive, adaptive:BUDGET or adaptive:PCT% (a share of C3F50's \
+                         cost), optionally followed by -crn \
                          (common draws), -cv (control variates), -q (quick screening) and -l \
                          (loss-aware allocation); \
                          adaptive has no fine stage for -u",
@@ -345,6 +357,18 @@ mod tests {
                 None,
                 "Adaptive-B900-CV-Q-L",
             ),
+            (
+                "adaptive:60%-cv-q-l",
+                Strategy::Adaptive(
+                    Adaptive::default()
+                        .share(0.6)
+                        .control(true)
+                        .quick(true)
+                        .loss_aware(true),
+                ),
+                None,
+                "Adaptive-B60%-CV-Q-L",
+            ),
         ] {
             let c = choice(text);
             assert_eq!((c.strategy, c.fine_sampling), (strategy, fine), "{text}");
@@ -376,6 +400,9 @@ mod tests {
             "c3f50-u-u",
             "adaptive-l-l",
             "adaptive-q-x",
+            "adaptive:0%",
+            "adaptive:150%",
+            "adaptive:x%",
         ] {
             let e = bad.parse::<StrategyChoice>().unwrap_err().to_string();
             assert!(
