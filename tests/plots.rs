@@ -252,3 +252,43 @@ fn cem_plot_writes_png_and_svg() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains(".png or .svg"));
 }
+
+#[test]
+fn small_neighbouring_slices_get_labels_that_do_not_overlap() {
+    // two small slices side by side at 12 o'clock (Fig. 10's DR pies): both labels
+    // outside on the right, one line apart, reading away from the pie
+    let mut fig = Figure::new(200, 200);
+    let shares = Shares {
+        positive: 3.1,
+        negative: 2.1,
+        none: 94.8,
+    };
+    let font = 11.0;
+    plot::pie(&mut fig, 100, 100, 56, shares, font);
+    let labels: Vec<(String, i32, i32, plot::Align)> = fig
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            plot::Op::Text {
+                text, x, y, align, ..
+            } => Some((text.clone(), *x, *y, *align)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    let (a, b) = (&labels[0], &labels[1]);
+    assert_eq!((a.0.as_str(), b.0.as_str()), ("3.1%", "2.1%"));
+    assert!((a.2 - b.2).abs() as f64 >= font, "{labels:?}");
+    assert!(
+        a.3 == plot::Align::Left && b.3 == plot::Align::Left,
+        "{labels:?}"
+    );
+    // each clear of the pie's rim at its height
+    for l in [a, b] {
+        let dy = (l.2 - 100) as f64;
+        let rim = (56.0f64 * 56.0 - dy * dy).max(0.0).sqrt();
+        assert!((l.1 - 100) as f64 > rim, "{l:?}");
+    }
+    // the big slice's label stays inside
+    assert_eq!(labels[2].3, plot::Align::Center);
+}

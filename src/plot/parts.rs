@@ -197,13 +197,18 @@ impl Shares {
 
 /// A pie of positive (red), negative (blue) and none (grey) centred at `(cx, cy)`,
 /// starting at 12 o'clock, clockwise, with the percentages of slices of at least 1 %
-/// (inside from 8 %, else just outside the rim).
+/// (inside from 8 %, else just outside the rim, reading away from the pie; an outside
+/// label that would touch the one before it on the same side moves one line further
+/// clockwise, so that two small neighbouring slices keep legible labels).
 pub fn pie(fig: &mut Figure, cx: i32, cy: i32, radius: i32, shares: Shares, font: f64) {
     let total = shares.positive + shares.negative + shares.none;
     if total <= 0.0 {
         return;
     }
     let mut start = 0.0f64;
+    // outside labels so far: (right side?, y)
+    let mut outside: Vec<(bool, i32)> = Vec::new();
+    let line = (font * 1.3).ceil() as i32;
     for (value, color) in [
         (shares.positive, POSITIVE_RED),
         (shares.negative, NEGATIVE_BLUE),
@@ -229,10 +234,30 @@ pub fn pie(fig: &mut Figure, cx: i32, cy: i32, radius: i32, shares: Shares, font
         if share >= 0.01 {
             // big slices carry their label inside; small ones just outside the rim
             let inside = share >= 0.08;
-            let (lx, ly) = at(
-                start + sweep / 2.0,
-                radius as f64 * if inside { 0.62 } else { 1.22 },
-            );
+            let mid = start + sweep / 2.0;
+            let (mut lx, mut ly) = at(mid, radius as f64 * if inside { 0.62 } else { 1.12 });
+            let mut align = Align::Center;
+            if !inside {
+                // read away from the pie, and step clear of the label before
+                let right = mid.sin() >= 0.0;
+                let step = if right { line } else { -line };
+                while outside
+                    .iter()
+                    .any(|&(side, y)| side == right && (y - ly).abs() < line)
+                {
+                    ly += step;
+                }
+                outside.push((right, ly));
+                // on the label circle at that height, so a moved label clears the rim
+                let r = radius as f64 * 1.12;
+                let dy = (ly - cy) as f64;
+                let dx = (r * r - dy * dy).max(0.0).sqrt().round() as i32 + 2;
+                (lx, align) = if right {
+                    (cx + dx, Align::Left)
+                } else {
+                    (cx - dx, Align::Right)
+                };
+            }
             let label = if value >= 10.0 {
                 format!("{value:.0}%")
             } else {
@@ -249,7 +274,7 @@ pub fn pie(fig: &mut Figure, cx: i32, cy: i32, radius: i32, shares: Shares, font
                 } else {
                     Rgb([0, 0, 0])
                 },
-                align: Align::Center,
+                align,
                 bold: false,
             });
         }
