@@ -211,8 +211,11 @@ pub struct Outcome {
     pub year: Option<u32>,
     /// The map with the degraded input, the model's output and the ground truth.
     pub run: MapRun,
-    /// Wall time of the map, seconds.
+    /// Wall time of the map, seconds (for a map loaded by [`run_cached`], the time it
+    /// took when it was computed: the sum of its stages' times).
     pub seconds: f64,
+    /// Whether the map was loaded from [`run_cached`]'s folder instead of computed.
+    pub cached: bool,
 }
 
 impl Outcome {
@@ -253,10 +256,155 @@ pub fn run(
                 year: s.year,
                 run,
                 seconds,
+                cached: false,
             });
         }
     }
     Ok(out)
+}
+
+/// [`run`], keeping every map in `dir`: each map is a result folder
+/// `dir/MODEL/TASK/IMAGE/` ([`MapRun::save`]; the model label with characters other than
+/// letters, digits, `.`, `_` and `-` replaced by `_`), written as soon as it is done,
+/// with a checkpoint beside it while it runs. A map already there is loaded instead of
+/// computed and an interrupted one resumes, so a sweep of hours can be stopped and
+/// continued, across sessions too, and its figures redrawn without recomputing. A
+/// stored map made with other settings (strategy, seed, `tol`, block, ROI, task,
+/// library) is
+/// refused, naming its folder and the setting: delete it (or use another `dir`) after
+/// changing the settings or retraining a model under the same label.
+///
+/// ```no_run
+/// use cem::prelude::*;
+/// use cem::sweep;
+/// # fn main() -> cem::Result<()> {
+/// let subjects = sweep::shipped_subjects(&["rcan-s-x4"], Device::Cpu)?;
+/// let images = cem::testset::builtin()?;
+/// // the first call computes the maps, later ones load them
+/// let outcomes = sweep::run_cached(&Cem::coarse_to_fine(), &subjects, &images, true, "runs/fig10")?;
+/// println!("{} of {} maps loaded", outcomes.iter().filter(|o| o.cached).count(), outcomes.len());
+/// # Ok(()) }
+/// ```
+pub fn run_cached(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+    dir: impl AsRef<Path>,
+) -> Result<Vec<Outcome>> {
+    let dir = dir.as_ref();
+    let mut out = Vec::with_capacity(subjects.len() * images.len());
+    for s in subjects {
+        for t in images {
+            let folder = dir
+                .join(folder_name(&s.label))
+                .join(s.task.name())
+                .join(folder_name(&t.name));
+            let stored = folder.join(crate::map::files::JSON_NAME);
+            let (run, seconds, cached) = if stored.is_file() {
+                let run = MapRun::load(&folder)?;
+                check_stored(&run, cem, s, t, &folder)?;
+                let seconds = run.map.seconds();
+                (run, seconds, true)
+            } else {
+                std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+                let started = Instant::now();
+                let builder = cem
+                    .clone()
+                    .image_name(t.name.clone())
+                    .size_multiple(s.size_multiple)
+                    .checkpoint(folder.join(CHECKPOINT_NAME))
+                    .progress(false);
+                let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
+                run.map.info.model = s.label.clone();
+                run.save(&folder)?;
+                (run, started.elapsed().as_secs_f64(), false)
+            };
+            if progress {
+                let how = if cached { " (stored)" } else { "" };
+                println!("{seconds:>6.1} s{how}  {}", run.map.table1_line());
+            }
+            out.push(Outcome {
+                model: s.label.clone(),
+                image: t.name.clone(),
+                task: s.task,
+                year: s.year,
+                run,
+                seconds,
+                cached,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// [`run_cached`] in `cache` when it is given, else [`run`]: notebooks keep their full
+/// runs' maps and compute their quick runs afresh.
+pub fn run_in(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+    cache: Option<&Path>,
+) -> Result<Vec<Outcome>> {
+    match cache {
+        Some(dir) => run_cached(cem, subjects, images, progress, dir),
+        None => run(cem, subjects, images, progress),
+    }
+}
+
+/// The checkpoint file of a map [`run_cached`] is computing.
+const CHECKPOINT_NAME: &str = "checkpoint.json";
+
+/// A label as a folder name: letters, digits, `.`, `_` and `-` kept, the rest `_`.
+fn folder_name(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Refuses a stored map that the sweep would not compute as it is now.
+fn check_stored(run: &MapRun, cem: &Cem, s: &Subject, t: &TestImage, folder: &Path) -> Result<()> {
+    let info = &run.map.info;
+    let library = match &cem.library {
+        Some(l) => l.source().to_string(),
+        None => crate::engine::run::builtin_library(cem.block)?
+            .source()
+            .to_string(),
+    };
+    let differs: Vec<String> = [
+        ("model", info.model.clone(), s.label.clone()),
+        ("image", info.image.clone(), t.name.clone()),
+        ("task", info.task.clone(), s.task.name().to_string()),
+        ("strategy", info.strategy.clone(), cem.label()),
+        ("seed", info.seed.to_string(), cem.seed.to_string()),
+        ("tol", info.tol.to_string(), cem.tol.to_string()),
+        ("block", info.block.to_string(), cem.block.to_string()),
+        ("roi", format!("{:?}", info.roi), format!("{:?}", t.roi)),
+        ("library", info.library.clone(), library),
+    ]
+    .into_iter()
+    .filter(|(_, stored, now)| stored != now)
+    .map(|(what, stored, now)| format!("{what} {stored} (now {now})"))
+    .collect();
+    if differs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::ResultFile {
+            path: folder.to_path_buf(),
+            reason: format!(
+                "holds a map made with other settings: {}; delete it or map into another folder",
+                differs.join(", ")
+            ),
+        })
+    }
 }
 
 /// The outcomes as a [`MapSet`] (for Table I and the per-map frame).
@@ -483,6 +631,63 @@ mod tests {
         let four = grid(&out, |o| o.model.clone(), |o| o.image.clone(), &style).unwrap();
         let (a, b) = (one.to_image().unwrap(), four.to_image().unwrap());
         assert!(b.width() > a.width() && b.height() > a.height());
+    }
+
+    #[test]
+    fn a_cached_sweep_stores_each_map_loads_it_again_and_refuses_other_settings() {
+        tch::manual_seed(0);
+        let net = Network::new(
+            NetConfig::new(Arch::Dncnn, 1).feats(8).blocks(2),
+            Device::Cpu,
+        )
+        .unwrap();
+        let subjects = vec![Subject::network(
+            "tiny dncnn/1",
+            net,
+            Task::Dn { sigma: 50.0 },
+        )];
+        let images: Vec<TestImage> = crate::testset::builtin().unwrap()[..2]
+            .iter()
+            .map(|t| TestImage {
+                image: crate::image::crop(&t.image, 32, 32, 32, 32).unwrap(),
+                roi: Roi::new(16, 16, 8),
+                ..t.clone()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let cem = Cem::new(crate::engine::Strategy::parse("c1f2").unwrap().0).seed(4);
+        let first = run_cached(&cem, &subjects, &images, false, dir.path()).unwrap();
+        assert!(first.iter().all(|o| !o.cached));
+        // one result folder per map, the label made a folder name
+        let folder = dir.path().join("tiny_dncnn_1").join("dn").join("demo");
+        assert!(folder.join("cem.csv").is_file() && folder.join("input.png").is_file());
+        assert!(
+            !folder.join(CHECKPOINT_NAME).exists(),
+            "the finished map's checkpoint"
+        );
+        // the second sweep computes nothing: the same maps and images, loaded
+        let again = run_cached(&cem, &subjects, &images, false, dir.path()).unwrap();
+        for (a, b) in first.iter().zip(&again) {
+            assert!(b.cached);
+            assert_eq!(a.run.map.effects(), b.run.map.effects());
+            assert_eq!(a.run.output, b.run.output);
+            assert_eq!(b.seconds, b.run.map.seconds());
+        }
+        // a map loses nothing to a changed setting: it is refused by name
+        let other = cem.clone().seed(5);
+        let e = run_cached(&other, &subjects, &images, false, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("seed 4 (now 5)") && e.contains("demo"), "{e}");
+        let other = cem.clone().block(4);
+        let e = run_cached(&other, &subjects, &images, false, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("block 8 (now 4)") && e.contains("library"),
+            "{e}"
+        );
+        assert!(folder.join("cem.csv").is_file());
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod context;
 pub mod control;
 mod grid;
 mod locality;
-mod run;
+pub(crate) mod run;
 mod runner;
 pub(crate) mod signals;
 mod stages;

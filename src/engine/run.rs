@@ -360,7 +360,7 @@ fn make_cells(grid: &Grid, samples_of: &HashMap<u32, Sampled>, o: f64, tol: f64)
 }
 
 /// The built-in library at `block`, built once per process.
-fn builtin_library(block: u32) -> Result<Arc<Library>> {
+pub(crate) fn builtin_library(block: u32) -> Result<Arc<Library>> {
     static CACHE: OnceLock<Mutex<HashMap<u32, Arc<Library>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(l) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&block) {
