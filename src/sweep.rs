@@ -270,9 +270,8 @@ pub fn run(
 /// computed and an interrupted one resumes, so a sweep of hours can be stopped and
 /// continued, across sessions too, and its figures redrawn without recomputing. A
 /// stored map made with other settings (strategy, seed, `tol`, block, ROI, task,
-/// library) is
-/// refused, naming its folder and the setting: delete it (or use another `dir`) after
-/// changing the settings or retraining a model under the same label.
+/// library) is refused, naming its folder and the setting: delete it (or use another
+/// `dir`) after changing the settings or retraining a model under the same label.
 ///
 /// ```no_run
 /// use cem::prelude::*;
