@@ -234,33 +234,7 @@ pub fn run(
     images: &[TestImage],
     progress: bool,
 ) -> Result<Vec<Outcome>> {
-    let mut out = Vec::with_capacity(subjects.len() * images.len());
-    for s in subjects {
-        for t in images {
-            let started = Instant::now();
-            let builder = cem
-                .clone()
-                .image_name(t.name.clone())
-                .size_multiple(s.size_multiple)
-                .progress(false);
-            let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
-            run.map.info.model = s.label.clone();
-            let seconds = started.elapsed().as_secs_f64();
-            if progress {
-                println!("{:>6.1} s  {}", seconds, run.map.table1_line());
-            }
-            out.push(Outcome {
-                model: s.label.clone(),
-                image: t.name.clone(),
-                task: s.task,
-                year: s.year,
-                run,
-                seconds,
-                cached: false,
-            });
-        }
-    }
-    Ok(out)
+    sweep(cem, subjects, images, progress, None)
 }
 
 /// [`run`], keeping every map in `dir`: each map is a result folder
@@ -291,33 +265,66 @@ pub fn run_cached(
     progress: bool,
     dir: impl AsRef<Path>,
 ) -> Result<Vec<Outcome>> {
-    let dir = dir.as_ref();
+    sweep(cem, subjects, images, progress, Some(dir.as_ref()))
+}
+
+/// [`run_cached`] in `cache` when it is given, else [`run`]: notebooks keep their full
+/// runs' maps and compute their quick runs afresh.
+pub fn run_in(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+    cache: Option<&Path>,
+) -> Result<Vec<Outcome>> {
+    sweep(cem, subjects, images, progress, cache)
+}
+
+/// The loop behind [`run`] and [`run_cached`]: subjects outer, images inner; with a
+/// `cache`, each map is loaded from its folder there or computed into it.
+fn sweep(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    progress: bool,
+    cache: Option<&Path>,
+) -> Result<Vec<Outcome>> {
     let mut out = Vec::with_capacity(subjects.len() * images.len());
     for s in subjects {
         for t in images {
-            let folder = dir
-                .join(folder_name(&s.label))
-                .join(s.task.name())
-                .join(folder_name(&t.name));
-            let stored = folder.join(crate::map::files::JSON_NAME);
-            let (run, seconds, cached) = if stored.is_file() {
-                let run = MapRun::load(&folder)?;
-                check_stored(&run, cem, s, t, &folder)?;
-                let seconds = run.map.seconds();
-                (run, seconds, true)
-            } else {
-                std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
-                let started = Instant::now();
-                let builder = cem
-                    .clone()
-                    .image_name(t.name.clone())
-                    .size_multiple(s.size_multiple)
-                    .checkpoint(folder.join(CHECKPOINT_NAME))
-                    .progress(false);
-                let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
-                run.map.info.model = s.label.clone();
-                run.save(&folder)?;
-                (run, started.elapsed().as_secs_f64(), false)
+            let folder = cache.map(|dir| {
+                dir.join(folder_name(&s.label))
+                    .join(s.task.name())
+                    .join(folder_name(&t.name))
+            });
+            let stored = folder
+                .as_ref()
+                .filter(|f| f.join(crate::map::files::JSON_NAME).is_file());
+            let (run, seconds, cached) = match (stored, &folder) {
+                (Some(folder), _) => {
+                    let run = MapRun::load(folder)?;
+                    check_stored(&run, cem, s, t, folder)?;
+                    let seconds = run.map.seconds();
+                    (run, seconds, true)
+                }
+                (None, folder) => {
+                    let started = Instant::now();
+                    let mut builder = cem
+                        .clone()
+                        .image_name(t.name.clone())
+                        .size_multiple(s.size_multiple)
+                        .progress(false);
+                    if let Some(folder) = folder {
+                        std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+                        builder = builder.checkpoint(folder.join(CHECKPOINT_NAME));
+                    }
+                    let mut run = builder.run(s.model.as_ref(), &t.image, &s.task, t.roi)?;
+                    run.map.info.model = s.label.clone();
+                    if let Some(folder) = folder {
+                        run.save(folder)?;
+                    }
+                    (run, started.elapsed().as_secs_f64(), false)
+                }
             };
             if progress {
                 let how = if cached { " (stored)" } else { "" };
@@ -335,21 +342,6 @@ pub fn run_cached(
         }
     }
     Ok(out)
-}
-
-/// [`run_cached`] in `cache` when it is given, else [`run`]: notebooks keep their full
-/// runs' maps and compute their quick runs afresh.
-pub fn run_in(
-    cem: &Cem,
-    subjects: &[Subject],
-    images: &[TestImage],
-    progress: bool,
-    cache: Option<&Path>,
-) -> Result<Vec<Outcome>> {
-    match cache {
-        Some(dir) => run_cached(cem, subjects, images, progress, dir),
-        None => run(cem, subjects, images, progress),
-    }
 }
 
 /// The checkpoint file of a map [`run_cached`] is computing.
@@ -557,6 +549,18 @@ mod tests {
     use super::*;
     use crate::image::Roi;
 
+    /// The first two test images cut to 32 px, with an 8 px ROI.
+    fn small_images() -> Vec<TestImage> {
+        crate::testset::builtin().unwrap()[..2]
+            .iter()
+            .map(|t| TestImage {
+                image: crate::image::crop(&t.image, 32, 32, 32, 32).unwrap(),
+                roi: Roi::new(16, 16, 8),
+                ..t.clone()
+            })
+            .collect()
+    }
+
     #[test]
     fn runs_every_subject_on_every_image_and_averages_by_model() {
         tch::manual_seed(0);
@@ -571,14 +575,7 @@ mod tests {
             Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }),
             Subject::network("b-rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }),
         ];
-        let images: Vec<TestImage> = crate::testset::builtin().unwrap()[..2]
-            .iter()
-            .map(|t| TestImage {
-                image: crate::image::crop(&t.image, 32, 32, 32, 32).unwrap(),
-                roi: Roi::new(16, 16, 8),
-                ..t.clone()
-            })
-            .collect();
+        let images = small_images();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
         let out = run(&cem, &subjects, &images, false).unwrap();
         assert_eq!(out.len(), 4);
@@ -645,14 +642,7 @@ mod tests {
             net,
             Task::Dn { sigma: 50.0 },
         )];
-        let images: Vec<TestImage> = crate::testset::builtin().unwrap()[..2]
-            .iter()
-            .map(|t| TestImage {
-                image: crate::image::crop(&t.image, 32, 32, 32, 32).unwrap(),
-                roi: Roi::new(16, 16, 8),
-                ..t.clone()
-            })
-            .collect();
+        let images = small_images();
         let dir = tempfile::tempdir().unwrap();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f2").unwrap().0).seed(4);
         let first = run_cached(&cem, &subjects, &images, false, dir.path()).unwrap();
