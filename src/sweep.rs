@@ -47,6 +47,9 @@ pub struct Subject {
     pub year: Option<u32>,
     /// Input sides must be multiples of this (SwinIR: its window, 8).
     pub size_multiple: u32,
+    /// A digest of the model's weights when known ([`Network::weights_digest`] for zoo
+    /// networks): a cached sweep refuses a stored map made with other weights.
+    pub weights: Option<String>,
 }
 
 impl Subject {
@@ -58,21 +61,25 @@ impl Subject {
             task,
             year: None,
             size_multiple: 1,
+            weights: None,
         }
     }
 
-    /// A subject from a zoo network: its year and window come from its architecture.
-    pub fn network(label: impl Into<String>, net: Network, task: Task) -> Self {
+    /// A subject from a zoo network: its year and window come from its architecture,
+    /// the digest of its weights from [`Network::weights_digest`].
+    pub fn network(label: impl Into<String>, net: Network, task: Task) -> Result<Self> {
         let arch = net.config().arch;
-        Subject {
+        let weights = Some(net.weights_digest()?);
+        Ok(Subject {
             year: Some(proposal_year(arch)),
             size_multiple: if matches!(arch, Arch::SwinIr | Arch::SwinIrMix) {
                 8
             } else {
                 1
             },
+            weights,
             ..Subject::new(label, net, task)
-        }
+        })
     }
 }
 
@@ -142,7 +149,7 @@ pub fn shipped_subjects(names: &[&str], device: Device) -> Result<Vec<Subject>> 
                 shipped_label(&info),
                 info.load(device)?,
                 task,
-            ));
+            )?);
         }
     }
     Ok(out)
@@ -192,7 +199,7 @@ pub fn authors_subjects(
         for t in tasks {
             let net = Network::load(NetConfig::new(arch, scale), &path, device)?;
             let label = name.trim_end_matches("_DN").trim_end_matches("_DR");
-            out.push(Subject::network(label, net, t));
+            out.push(Subject::network(label, net, t)?);
         }
     }
     Ok(out)
@@ -244,8 +251,10 @@ pub fn run(
 /// computed and an interrupted one resumes, so a sweep of hours can be stopped and
 /// continued, across sessions too, and its figures redrawn without recomputing. A
 /// stored map made with other settings (strategy, seed, `tol`, block, ROI, task,
-/// library) is refused, naming its folder and the setting: delete it (or use another
-/// `dir`) after changing the settings or retraining a model under the same label.
+/// library) or with other weights (the digest in `weights.fnv1a` beside the map, for
+/// subjects that know theirs: zoo networks) is refused, naming its folder and the
+/// setting: delete it (or use another `dir`) after changing the settings or retraining
+/// a model. A TorchScript model's weights are not checked.
 ///
 /// ```no_run
 /// use cem::prelude::*;
@@ -304,6 +313,7 @@ fn sweep(
                 (Some(folder), _) => {
                     let run = MapRun::load(folder)?;
                     check_stored(&run, cem, s, t, folder)?;
+                    check_weights(s, folder)?;
                     let seconds = run.map.seconds();
                     (run, seconds, true)
                 }
@@ -322,6 +332,11 @@ fn sweep(
                     run.map.info.model = s.label.clone();
                     if let Some(folder) = folder {
                         run.save(folder)?;
+                        if let Some(digest) = &s.weights {
+                            let path = folder.join(WEIGHTS_NAME);
+                            std::fs::write(&path, format!("{digest}\n"))
+                                .map_err(|e| Error::io(&path, e))?;
+                        }
                     }
                     (run, started.elapsed().as_secs_f64(), false)
                 }
@@ -346,6 +361,30 @@ fn sweep(
 
 /// The checkpoint file of a map [`run_cached`] is computing.
 const CHECKPOINT_NAME: &str = "checkpoint.json";
+
+/// The file beside a stored map with the digest of the weights that made it.
+const WEIGHTS_NAME: &str = "weights.fnv1a";
+
+/// Refuses a stored map whose weights digest differs from the subject's (a model
+/// retrained under the same label). A map stored without one (no digest known when it
+/// was made) is accepted.
+fn check_weights(s: &Subject, folder: &Path) -> Result<()> {
+    let path = folder.join(WEIGHTS_NAME);
+    let (Some(now), Ok(stored)) = (&s.weights, std::fs::read_to_string(&path)) else {
+        return Ok(());
+    };
+    let stored = stored.trim();
+    if stored == now {
+        return Ok(());
+    }
+    Err(Error::ResultFile {
+        path: folder.to_path_buf(),
+        reason: format!(
+            "holds a map made with other weights of {}: digest {stored} (now {now}; retrained?); delete it or map into another folder",
+            s.label
+        ),
+    })
+}
 
 /// A label as a folder name: letters, digits, `.`, `_` and `-` kept, the rest `_`.
 fn folder_name(label: &str) -> String {
@@ -572,8 +611,8 @@ mod tests {
             .unwrap()
         };
         let subjects = vec![
-            Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }),
-            Subject::network("b-rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }),
+            Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }).unwrap(),
+            Subject::network("b-rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }).unwrap(),
         ];
         let images = small_images();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
@@ -631,17 +670,16 @@ mod tests {
 
     #[test]
     fn a_cached_sweep_stores_each_map_loads_it_again_and_refuses_other_settings() {
-        tch::manual_seed(0);
-        let net = Network::new(
-            NetConfig::new(Arch::Dncnn, 1).feats(8).blocks(2),
-            Device::Cpu,
-        )
-        .unwrap();
-        let subjects = vec![Subject::network(
-            "tiny dncnn/1",
-            net,
-            Task::Dn { sigma: 50.0 },
-        )];
+        let subject = |seed: i64| {
+            tch::manual_seed(seed);
+            let net = Network::new(
+                NetConfig::new(Arch::Dncnn, 1).feats(8).blocks(2),
+                Device::Cpu,
+            )
+            .unwrap();
+            Subject::network("tiny dncnn/1", net, Task::Dn { sigma: 50.0 }).unwrap()
+        };
+        let subjects = vec![subject(0)];
         let images = small_images();
         let dir = tempfile::tempdir().unwrap();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f2").unwrap().0).seed(4);
@@ -676,6 +714,27 @@ mod tests {
             e.contains("block 8 (now 4)") && e.contains("library"),
             "{e}"
         );
+        // the same label with other weights (a retrained model) is refused too
+        let digest = subjects[0].weights.clone().unwrap();
+        assert_eq!(
+            subject(0).weights.unwrap(),
+            digest,
+            "same weights, same digest"
+        );
+        let stored = std::fs::read_to_string(folder.join(WEIGHTS_NAME)).unwrap();
+        assert_eq!(stored.trim(), digest);
+        let retrained = vec![subject(1)];
+        let e = run_cached(&cem, &retrained, &images, false, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("digest {digest} (now ")) && e.contains("tiny dncnn/1"),
+            "{e}"
+        );
+        // a map stored before digests were kept is accepted
+        std::fs::remove_file(folder.join(WEIGHTS_NAME)).unwrap();
+        let old = run_cached(&cem, &retrained, &images[..1], false, dir.path()).unwrap();
+        assert!(old[0].cached);
         assert!(folder.join("cem.csv").is_file());
     }
 

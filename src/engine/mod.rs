@@ -30,7 +30,7 @@
 pub mod adaptive;
 mod adaptive_run;
 mod builder;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod context;
 pub mod control;
 mod grid;

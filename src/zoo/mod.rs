@@ -360,6 +360,28 @@ impl Network {
             .sum()
     }
 
+    /// A digest of the weights: FNV-1a over every variable's name and float32 values, in
+    /// name order, as 16 hex digits. Two networks with the same weights share it; a
+    /// retrained one almost surely does not (a cached sweep uses it to refuse stale maps).
+    pub fn weights_digest(&self) -> Result<String> {
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut bytes: Vec<u8> = vec![];
+        for (name, t) in vars {
+            bytes.extend_from_slice(name.as_bytes());
+            let values: Vec<f32> = Vec::try_from(
+                t.detach()
+                    .to_device(Device::Cpu)
+                    .to_kind(tch::Kind::Float)
+                    .flatten(0, -1),
+            )?;
+            for v in values {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        Ok(crate::engine::checkpoint::fnv1a(&bytes))
+    }
+
     /// The forward pass with gradients (for training); [`Model::forward`] runs without.
     pub fn forward_t(&self, x: &Tensor) -> Tensor {
         self.module.forward(x)
