@@ -1,6 +1,6 @@
 //! The trainer: a few steps lower the loss; a run resumes from its saved step.
 
-use cem::train::{train, TrainConfig, TrainTask, STATE_NAME, WEIGHTS_NAME};
+use cem::train::{train, Loss, TrainConfig, TrainTask, STATE_NAME, WEIGHTS_NAME};
 use cem::zoo::{Arch, NetConfig};
 use tch::Device;
 
@@ -64,6 +64,41 @@ fn resumes_from_the_saved_step_and_refuses_other_settings() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("other settings"), "{err}");
+    let mut other = c.clone();
+    other.loss = Loss::Psnr;
+    let err = train(&other, dir.path(), None, Device::Cpu, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other settings"), "another loss: {err}");
+}
+
+#[test]
+fn the_psnr_loss_trains_towards_a_higher_psnr_and_old_records_read_as_l1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("dn", 1);
+    c.loss = Loss::Psnr;
+    let report = train(&c, dir.path(), None, Device::Cpu, false).unwrap();
+    let (first, last) = (&report.history[0], &report.history[1]);
+    // the loss is minus the mean training PSNR (dB): it falls as the PSNR rises
+    assert!(
+        last.loss < first.loss,
+        "loss {} -> {}",
+        first.loss,
+        last.loss
+    );
+    assert!(
+        (-60.0..-5.0).contains(&last.loss),
+        "minus a PSNR in dB: {}",
+        last.loss
+    );
+    // a record written before the loss was a setting is an L1 run
+    let state = dir.path().join(STATE_NAME);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(json["config"]["loss"], "psnr");
+    json["config"].as_object_mut().unwrap().remove("loss");
+    let old: cem::train::TrainReport = serde_json::from_value(json).unwrap();
+    assert_eq!(old.config.loss, Loss::L1);
 }
 
 #[test]
@@ -127,4 +162,23 @@ fn srcnns_doing_nothing_is_its_own_upsampler_and_finished_records_follow_it() {
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(saved["baseline_psnr"].as_f64(), Some(s.baseline_psnr));
     assert_eq!((again.step, again.history.len()), (1, s.history.len()));
+}
+
+#[test]
+fn the_psnr_loss_is_minus_the_mean_per_crop_psnr() {
+    use tch::{Kind, Tensor};
+    // two crops: errors 0.1 (MSE 1e-2, 20 dB) and 0.01 (MSE 1e-4, 40 dB)
+    let target = Tensor::zeros([2, 3, 4, 4], (Kind::Float, Device::Cpu));
+    let pred = Tensor::cat(
+        &[
+            Tensor::full([1, 3, 4, 4], 0.1, (Kind::Float, Device::Cpu)),
+            Tensor::full([1, 3, 4, 4], 0.01, (Kind::Float, Device::Cpu)),
+        ],
+        0,
+    );
+    let psnr = Loss::Psnr.of(&pred, &target).double_value(&[]);
+    assert!((psnr + 30.0).abs() < 1e-3, "{psnr}");
+    let l1 = Loss::L1.of(&pred, &target).double_value(&[]);
+    assert!((l1 - 0.055).abs() < 1e-6, "{l1}");
+    assert_eq!((Loss::L1.name(), Loss::Psnr.name()), ("l1", "psnr"));
 }

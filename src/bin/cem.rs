@@ -328,6 +328,15 @@ enum ScheduleArg {
     Step,
 }
 
+/// The loss of `cem train`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LossArg {
+    /// Mean absolute error.
+    L1,
+    /// Minus the mean per-crop PSNR: every crop weighs by its own error scale (MIO).
+    Psnr,
+}
+
 /// LAM's objective.
 #[derive(Clone, Copy, ValueEnum)]
 enum ObjectiveArg {
@@ -644,6 +653,9 @@ struct TrainArgs {
     /// Steps between validations and checkpoints.
     #[arg(long, default_value_t = 200)]
     val_every: usize,
+    /// The loss.
+    #[arg(long, value_enum, default_value_t = LossArg::L1)]
+    loss: LossArg,
     /// The one seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -902,6 +914,10 @@ fn train_command(a: TrainArgs) -> Result<()> {
     config.seed = a.seed;
     config.val_every = a.val_every;
     config.checkpoint_every = a.val_every;
+    config.loss = match a.loss {
+        LossArg::L1 => cem::train::Loss::L1,
+        LossArg::Psnr => cem::train::Loss::Psnr,
+    };
     if a.schedule == ScheduleArg::Step {
         config.schedule = Schedule::Step {
             every: a.step_every,

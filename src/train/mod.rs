@@ -1,4 +1,4 @@
-//! Training the zoo's networks: L1 loss, Adam, cosine or step schedule, random photo
+//! Training the zoo's networks: L1 (or per-crop PSNR) loss, Adam, cosine or step schedule, random photo
 //! crops with flips and rotations degraded on the fly (SR, DN, DR or mixed), seeded,
 //! resumable, with validation PSNR against doing nothing.
 //!
@@ -66,6 +66,45 @@ impl Schedule {
     }
 }
 
+/// The training loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// The mean absolute error over the batch (the papers' loss).
+    #[default]
+    L1,
+    /// Minus the mean per-crop PSNR in dB (peak 1): the mean over crops of
+    /// `10 log10(MSE + 1e-8)`. Every crop counts by its own error scale, so a task whose
+    /// inputs are nearly clean (JPEG, 35 dB doing nothing) weighs as much as one far off
+    /// (haze, 11 dB), as in the validation PSNR. Under L1 the far-off tasks dominate the
+    /// gradient of the seven MIO tasks (`data/models/README.md`).
+    Psnr,
+}
+
+impl Loss {
+    /// The loss of prediction `pred` against `target` (batches of the same shape).
+    pub fn of(&self, pred: &Tensor, target: &Tensor) -> Tensor {
+        let diff = pred - target;
+        match self {
+            Loss::L1 => diff.abs().mean(Kind::Float),
+            Loss::Psnr => {
+                let mse = diff
+                    .square()
+                    .mean_dim(&[1i64, 2, 3][..], false, Kind::Float);
+                ((mse + 1e-8).log10() * 10.0).mean(Kind::Float)
+            }
+        }
+    }
+
+    /// Its name in `cem train --loss`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::L1 => "l1",
+            Loss::Psnr => "psnr",
+        }
+    }
+}
+
 /// Everything that defines a training run (saved in `train.json`; a resume must match).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -91,6 +130,9 @@ pub struct TrainConfig {
     pub val_crops: usize,
     /// Steps between checkpoints.
     pub checkpoint_every: usize,
+    /// The loss (records written before it existed read as L1).
+    #[serde(default)]
+    pub loss: Loss,
 }
 
 impl TrainConfig {
@@ -110,6 +152,7 @@ impl TrainConfig {
             val_every: 200,
             val_crops: 8,
             checkpoint_every: 200,
+            loss: Loss::L1,
         }
     }
 
@@ -166,7 +209,7 @@ impl TrainConfig {
 pub struct Point {
     /// Steps done.
     pub step: usize,
-    /// Mean L1 loss over the last steps.
+    /// Mean training loss over the last steps (L1, or minus the PSNR in dB).
     pub loss: f64,
     /// Mean validation PSNR in dB.
     pub val_psnr: f64,
@@ -317,7 +360,7 @@ pub fn train(
             .wrapping_add(report.step as u64);
         let (x, y) = train_set.batch(&config.task, config.batch, config.crop, seed, device)?;
         opt.set_lr(config.schedule.rate(config.lr, report.step, config.steps));
-        let loss = (net.forward_t(&x) - y).abs().mean(Kind::Float);
+        let loss = config.loss.of(&net.forward_t(&x), &y);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
             return Err(Error::ModelOutputNotFinite {
