@@ -292,3 +292,30 @@ fn small_neighbouring_slices_get_labels_that_do_not_overlap() {
     // the big slice's label stays inside
     assert_eq!(labels[2].3, plot::Align::Center);
 }
+
+#[test]
+fn the_labels_of_a_short_colour_bar_stand_apart() {
+    // a narrow range on a wide shared scale: -0.05 at x = 42 and 0.02 at x = 45
+    let mut fig = Figure::new(200, 60);
+    plot::colorbar(
+        &mut fig,
+        20,
+        10,
+        160,
+        8,
+        (-0.05, 0.02),
+        (-0.7, 4.0),
+        2.5,
+        12.0,
+    );
+    let img = fig.to_image().unwrap();
+    let dark = |x: u32| (20..45).any(|y| img.get_pixel(x, y)[0] < 160);
+    // both labels were drawn, one on each side of the ends' positions
+    assert!((20..42).any(dark) && (46..90).any(dark));
+    // and a clear gap of several pixels lies between them
+    let blank: Vec<u32> = (30..60).filter(|&x| !dark(x)).collect();
+    assert!(
+        (38..=49).all(|x| blank.contains(&x)),
+        "label pixels between the two labels: blank columns {blank:?}"
+    );
+}

@@ -316,8 +316,14 @@ pub fn colorbar(
     let ty = y + h as i32 + (font * 0.8) as i32;
     let (lx, hx) = (pos(lo), pos(hi));
     let far_enough = hx - lx > (font * 3.0) as i32;
+    // close ends: the low label ends and the high one starts a little apart, not touching
+    let gap = if far_enough {
+        0
+    } else {
+        (font * 0.35).ceil() as i32
+    };
     fig.text(
-        lx,
+        lx - gap,
         ty,
         format!("{lo:.2}"),
         font,
@@ -328,7 +334,7 @@ pub fn colorbar(
         },
     );
     fig.text(
-        hx,
+        hx + gap,
         ty,
         format!("{hi:.2}"),
         font,
