@@ -1,6 +1,6 @@
-//! Training the zoo's networks: L1 (or per-crop PSNR) loss, Adam, cosine or step schedule, random photo
-//! crops with flips and rotations degraded on the fly (SR, DN, DR or mixed), seeded,
-//! resumable, with validation PSNR against doing nothing.
+//! Training the zoo's networks: L1 (or per-crop PSNR) loss, Adam, cosine or step
+//! schedule, random photo crops with flips and rotations degraded on the fly (SR, DN, DR,
+//! mixed or MIO), seeded, resumable, with validation PSNR against doing nothing.
 //!
 //! ```no_run
 //! use cem::train::{train, TrainConfig, TrainTask};
