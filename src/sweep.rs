@@ -241,7 +241,7 @@ pub fn run(
     images: &[TestImage],
     progress: bool,
 ) -> Result<Vec<Outcome>> {
-    sweep(cem, subjects, images, progress, None)
+    run_in(cem, subjects, images, progress, None)
 }
 
 /// [`run`], keeping every map in `dir`: each map is a result folder
@@ -274,24 +274,14 @@ pub fn run_cached(
     progress: bool,
     dir: impl AsRef<Path>,
 ) -> Result<Vec<Outcome>> {
-    sweep(cem, subjects, images, progress, Some(dir.as_ref()))
+    run_in(cem, subjects, images, progress, Some(dir.as_ref()))
 }
 
 /// [`run_cached`] in `cache` when it is given, else [`run`]: notebooks keep their full
-/// runs' maps and compute their quick runs afresh.
+/// runs' maps and compute their quick runs afresh. The loop behind all three: subjects
+/// outer, images inner; with a `cache`, each map is loaded from its folder there or
+/// computed into it.
 pub fn run_in(
-    cem: &Cem,
-    subjects: &[Subject],
-    images: &[TestImage],
-    progress: bool,
-    cache: Option<&Path>,
-) -> Result<Vec<Outcome>> {
-    sweep(cem, subjects, images, progress, cache)
-}
-
-/// The loop behind [`run`] and [`run_cached`]: subjects outer, images inner; with a
-/// `cache`, each map is loaded from its folder there or computed into it.
-fn sweep(
     cem: &Cem,
     subjects: &[Subject],
     images: &[TestImage],
