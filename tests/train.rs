@@ -182,3 +182,65 @@ fn the_psnr_loss_is_minus_the_mean_per_crop_psnr() {
     assert!((l1 - 0.055).abs() < 1e-6, "{l1}");
     assert_eq!((Loss::L1.name(), Loss::Psnr.name()), ("l1", "psnr"));
 }
+
+#[test]
+fn a_warm_start_begins_from_the_given_weights_and_refuses_other_networks() {
+    let first_dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("dn", 1);
+    c.steps = 20;
+    let first = train(&c, first_dir.path(), None, Device::Cpu, false).unwrap();
+    let trained = first.history.last().unwrap().val_psnr;
+
+    // one step at a vanishing rate: the validation is the first run's, from its weights
+    let mut warm = c.clone();
+    warm.steps = 1;
+    warm.val_every = 1;
+    warm.lr = 1e-12;
+    warm.init = Some(first_dir.path().join(WEIGHTS_NAME).display().to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let report = train(&warm, dir.path(), None, Device::Cpu, false).unwrap();
+    let started = report.history[0].val_psnr;
+    assert!(
+        (started - trained).abs() < 1e-3,
+        "warm {started} vs trained {trained}"
+    );
+    let text = std::fs::read_to_string(dir.path().join(STATE_NAME)).unwrap();
+    assert!(
+        text.contains("\"init\""),
+        "the record names its start: {text}"
+    );
+
+    // the same without the start: the seed's random weights validate elsewhere
+    let mut cold = warm.clone();
+    cold.init = None;
+    let cold = train(
+        &cold,
+        tempfile::tempdir().unwrap().path(),
+        None,
+        Device::Cpu,
+        false,
+    )
+    .unwrap();
+    assert!((cold.history[0].val_psnr - trained).abs() > 0.1, "{cold}");
+
+    // another size, another architecture, a missing file: named errors, nothing written
+    for (init, named) in [
+        ("shipped:dncnn-s-dn50".to_string(), "shipped:dncnn-s-dn50"),
+        (
+            "/nonexistent/w.safetensors".to_string(),
+            "/nonexistent/w.safetensors",
+        ),
+    ] {
+        let mut bad = warm.clone();
+        bad.init = Some(init);
+        let dir = tempfile::tempdir().unwrap();
+        let err = train(&bad, dir.path(), None, Device::Cpu, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(named) && err.contains("init"), "{err}");
+        assert!(
+            !dir.path().join(STATE_NAME).exists(),
+            "a refused start writes no record"
+        );
+    }
+}

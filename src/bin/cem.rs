@@ -662,6 +662,11 @@ struct TrainArgs {
     /// Folder of training photos (default: the embedded ones but astronaut.png).
     #[arg(long)]
     photos: Option<PathBuf>,
+    /// Start from these weights instead of random ones: shipped:NAME or a
+    /// .safetensors/.pth file of the same architecture and size (read when the run
+    /// starts; a resumed run continues from its own).
+    #[arg(long)]
+    init: Option<String>,
     #[command(flatten)]
     device: DeviceArgs,
     /// Output folder (weights.safetensors, train.json); an existing run resumes. One
@@ -914,6 +919,7 @@ fn train_command(a: TrainArgs) -> Result<()> {
     config.seed = a.seed;
     config.val_every = a.val_every;
     config.checkpoint_every = a.val_every;
+    config.init = a.init.clone();
     config.loss = match a.loss {
         LossArg::L1 => cem::train::Loss::L1,
         LossArg::Psnr => cem::train::Loss::Psnr,

@@ -133,6 +133,11 @@ pub struct TrainConfig {
     /// The loss (records written before it existed read as L1).
     #[serde(default)]
     pub loss: Loss,
+    /// Weights a new run starts from instead of random ones (warm start): `shipped:NAME`
+    /// or a `.safetensors`/`.pth` file of the same architecture and size. `None`: random
+    /// (seeded). Read once, when the run starts; a resume continues from its own weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
 }
 
 impl TrainConfig {
@@ -153,6 +158,7 @@ impl TrainConfig {
             val_crops: 8,
             checkpoint_every: 200,
             loss: Loss::L1,
+            init: None,
         }
     }
 
@@ -305,6 +311,9 @@ pub fn train(
             ..saved
         }
     } else {
+        if let Some(init) = &config.init {
+            warm_start(&mut net, init, device)?;
+        }
         TrainReport {
             config: config.clone(),
             step: 0,
@@ -396,6 +405,38 @@ pub fn train(
     }
     bar.finish();
     Ok(report)
+}
+
+/// Copies the weights named by `init` (`shipped:NAME` or a weights file) into `net`,
+/// which must have the same architecture and size.
+fn warm_start(net: &mut Network, init: &str, device: Device) -> Result<()> {
+    let source = match init.strip_prefix("shipped:") {
+        Some(name) => {
+            let info = crate::zoo::shipped_info(name)?;
+            if info.config != *net.config() {
+                return Err(Error::invalid(
+                    "init",
+                    init,
+                    format!(
+                        "is a {} network ({:?}); this run trains {:?}",
+                        info.config.arch.name(),
+                        info.config,
+                        net.config()
+                    ),
+                ));
+            }
+            info.load(device)?
+        }
+        None => Network::load(net.config().clone(), init, device).map_err(|e| {
+            Error::invalid(
+                "init",
+                init,
+                format!("cannot start {:?} from it: {e}", net.config()),
+            )
+        })?,
+    };
+    net.var_store_mut().copy(source.var_store())?;
+    Ok(())
 }
 
 /// Mean PSNR over the batch, on u8-rounded images as everywhere in the toolkit.
