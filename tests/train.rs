@@ -224,20 +224,14 @@ fn a_warm_start_begins_from_the_given_weights_and_refuses_other_networks() {
     assert!((cold.history[0].val_psnr - trained).abs() > 0.1, "{cold}");
 
     // another size, another architecture, a missing file: named errors, nothing written
-    for (init, named) in [
-        ("shipped:dncnn-s-dn50".to_string(), "shipped:dncnn-s-dn50"),
-        (
-            "/nonexistent/w.safetensors".to_string(),
-            "/nonexistent/w.safetensors",
-        ),
-    ] {
+    for init in ["shipped:dncnn-s-dn50", "/nonexistent/w.safetensors"] {
         let mut bad = warm.clone();
-        bad.init = Some(init);
+        bad.init = Some(init.to_string());
         let dir = tempfile::tempdir().unwrap();
         let err = train(&bad, dir.path(), None, Device::Cpu, false)
             .unwrap_err()
             .to_string();
-        assert!(err.contains(named) && err.contains("init"), "{err}");
+        assert!(err.contains(init) && err.contains("init"), "{err}");
         assert!(
             !dir.path().join(STATE_NAME).exists(),
             "a refused start writes no record"
