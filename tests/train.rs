@@ -238,3 +238,56 @@ fn a_warm_start_begins_from_the_given_weights_and_refuses_other_networks() {
         );
     }
 }
+
+#[test]
+fn the_record_names_its_photos_and_a_resume_on_other_photos_is_refused() {
+    let photo = |name: &str, x: u32| {
+        image::imageops::crop_imm(&cem::library::builtin_photo(name).unwrap(), x, 0, 64, 64)
+            .to_image()
+    };
+    let (a, moved, b) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    for dir in [a.path(), moved.path()] {
+        cem::image::save_rgb(&photo("coffee.png", 0), dir.join("one.png")).unwrap();
+        cem::image::save_rgb(&photo("coffee.png", 64), dir.join("two.png")).unwrap();
+    }
+    cem::image::save_rgb(&photo("coffee.png", 0), b.path().join("one.png")).unwrap();
+    cem::image::save_rgb(&photo("coffee.png", 128), b.path().join("two.png")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("dn", 1);
+    c.steps = 2;
+    c.val_every = 2;
+    c.checkpoint_every = 2;
+    let first = train(&c, dir.path(), Some(a.path()), Device::Cpu, false).unwrap();
+    let record = first.photos.clone().expect("the photos are recorded");
+    assert_eq!(record.names, ["one.png", "two.png"]);
+    assert_eq!(record.source, a.path().display().to_string());
+
+    // the same photos in another folder: the run resumes
+    c.steps = 4;
+    let resumed = train(&c, dir.path(), Some(moved.path()), Device::Cpu, false).unwrap();
+    assert_eq!(resumed.step, 4);
+    assert_eq!(resumed.photos.unwrap().digest, record.digest);
+
+    // one photo changed, or the embedded photos: refused by name, the record kept
+    c.steps = 6;
+    let kept = std::fs::read_to_string(dir.path().join(STATE_NAME)).unwrap();
+    for other in [Some(b.path()), None] {
+        let err = train(&c, dir.path(), other, Device::Cpu, false)
+            .unwrap_err()
+            .to_string();
+        let named = other.map_or("embedded".to_string(), |p| p.display().to_string());
+        assert!(
+            err.contains("other photos") && err.contains(&named) && err.contains(&record.digest),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(STATE_NAME)).unwrap(),
+            kept
+        );
+    }
+}

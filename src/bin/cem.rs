@@ -659,7 +659,8 @@ struct TrainArgs {
     /// The one seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Folder of training photos (default: the embedded ones but astronaut.png).
+    /// Folder of training photos (default: the embedded ones but astronaut.png); kept in
+    /// train.json by name and digest, and a resume on other photos is refused.
     #[arg(long)]
     photos: Option<PathBuf>,
     /// Start from these weights instead of random ones: shipped:NAME or a

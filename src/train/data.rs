@@ -89,24 +89,82 @@ impl TrainTask {
 /// The photos crops are cut from.
 pub struct Photos {
     images: Vec<RgbImage>,
+    record: PhotoRecord,
+}
+
+/// Which photos a training run cut its crops from (kept in `train.json`, checked on resume).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    /// `embedded` or the folder they were read from.
+    pub source: String,
+    /// Their file names, in the order crops are drawn from.
+    pub names: Vec<String>,
+    /// FNV-1a (64-bit, hex) over every photo's size and pixels: equal for the same photos
+    /// wherever they lie.
+    pub digest: String,
+}
+
+impl PhotoRecord {
+    fn new(source: String, names: Vec<String>, images: &[RgbImage]) -> Self {
+        let mut bytes = Vec::new();
+        for img in images {
+            bytes.extend_from_slice(&img.width().to_le_bytes());
+            bytes.extend_from_slice(&img.height().to_le_bytes());
+            bytes.extend_from_slice(img.as_raw());
+        }
+        PhotoRecord {
+            source,
+            names,
+            digest: crate::engine::checkpoint::fnv1a(&bytes),
+        }
+    }
+}
+
+impl std::fmt::Display for PhotoRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} photos, digest {})",
+            self.source,
+            self.names.len(),
+            self.digest
+        )
+    }
 }
 
 impl Photos {
     /// The embedded public-domain photos except `astronaut.png`, which is held out for
     /// validation (and is the demo's image).
     pub fn builtin_train() -> Result<Self> {
-        let images = crate::library::builtin_photo_names()
+        let names: Vec<String> = crate::library::builtin_photo_names()
             .filter(|n| *n != "astronaut.png")
-            .map(crate::library::builtin_photo)
+            .map(String::from)
+            .collect();
+        let images = names
+            .iter()
+            .map(|n| crate::library::builtin_photo(n))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Photos { images })
+        Ok(Photos::new("embedded".into(), names, images))
+    }
+
+    fn new(source: String, names: Vec<String>, images: Vec<RgbImage>) -> Self {
+        let record = PhotoRecord::new(source, names, &images);
+        Photos { images, record }
+    }
+
+    /// What they are, for the run's record.
+    pub fn record(&self) -> &PhotoRecord {
+        &self.record
     }
 
     /// The held-out embedded photo (`astronaut.png`).
     pub fn builtin_validation() -> Result<Self> {
-        Ok(Photos {
-            images: vec![crate::library::builtin_photo("astronaut.png")?],
-        })
+        let images = vec![crate::library::builtin_photo("astronaut.png")?];
+        Ok(Photos::new(
+            "embedded".into(),
+            vec!["astronaut.png".into()],
+            images,
+        ))
     }
 
     /// Every PNG/JPEG in `dir`.
@@ -121,7 +179,14 @@ impl Photos {
             ));
         }
         let images = paths.iter().map(load_rgb).collect::<Result<Vec<_>>>()?;
-        Ok(Photos { images })
+        let names = paths
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            })
+            .collect();
+        Ok(Photos::new(dir.display().to_string(), names, images))
     }
 
     /// Number of photos.

@@ -23,7 +23,7 @@
 mod data;
 pub mod mio;
 
-pub use data::{Photos, TrainTask};
+pub use data::{PhotoRecord, Photos, TrainTask};
 
 use crate::error::{Error, Result};
 use crate::image::{psnr, tensor_to_rgb};
@@ -240,6 +240,10 @@ pub struct TrainReport {
     pub history: Vec<Point>,
     /// Whether the run reached `config.steps`.
     pub finished: bool,
+    /// The photos its crops came from (`None` in records written before this was kept).
+    /// A resume on other photos is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<PhotoRecord>,
 }
 
 impl std::fmt::Display for TrainReport {
@@ -304,6 +308,17 @@ pub fn train(
                     .into(),
             });
         }
+        if let Some(recorded) = saved.photos.as_ref() {
+            if recorded.digest != train_set.record().digest {
+                return Err(Error::ResultFile {
+                    path: state_path.clone(),
+                    reason: format!(
+                        "this folder's run trained on other photos: {recorded}, not {}; use the same photos or another output folder",
+                        train_set.record()
+                    ),
+                });
+            }
+        }
         crate::zoo::load_into(net.var_store_mut(), &out.join(WEIGHTS_NAME))?;
         TrainReport {
             config: config.clone(),
@@ -321,6 +336,7 @@ pub fn train(
             baseline_psnr: f64::NAN,
             history: vec![],
             finished: false,
+            photos: Some(train_set.record().clone()),
         }
     };
     let (val_x, val_y) = val_set.batch(
