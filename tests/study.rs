@@ -771,3 +771,30 @@ fn the_repository_demo_studies_are_the_authors_configs_pointed_at_shared_data() 
         }
     }
 }
+
+#[test]
+fn cpu_jobs_share_libtorchs_threads_and_give_them_back() {
+    assert_eq!(cem::study::threads_per_job(2, 2), 1);
+    assert_eq!(cem::study::threads_per_job(16, 3), 5);
+    assert_eq!(cem::study::threads_per_job(1, 4), 1, "at least one each");
+    assert_eq!(cem::study::threads_per_job(8, 0), 8, "no jobs reads as one");
+
+    let tmp = tempfile::tempdir().unwrap();
+    images(tmp.path());
+    let config = write(tmp.path(), "study.yml", TINY);
+    let study = cem::study::Study::load(&config).unwrap();
+    tch::set_num_threads(4);
+    let opts = cem::study::RunOptions {
+        jobs: 2,
+        ..Default::default()
+    };
+    let summary = cem::study::run_study(&study, &tmp.path().join("out"), &opts).unwrap();
+    assert_eq!(summary.computed, 2, "{summary:?}");
+    assert_eq!(summary.cpu_threads, Some(2), "4 threads shared by 2 jobs");
+    assert!(summary.to_string().contains("2 libtorch thread(s) per job"));
+    assert_eq!(
+        tch::get_num_threads(),
+        4,
+        "the process's setting is restored"
+    );
+}

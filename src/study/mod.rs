@@ -24,7 +24,9 @@ mod units;
 
 pub use config::{ModelEntry, NativeEntry, StudyConfig};
 pub use folder::{Failure, StudyDir, UnitState, PARTIAL_SUFFIX, STUDY_YAML, UNITS_JSON, UNIT_JSON};
-pub use run::{load_model, run_study, run_unit, study_batch, RunOptions, RunSummary};
+pub use run::{
+    load_model, run_study, run_unit, study_batch, threads_per_job, RunOptions, RunSummary,
+};
 pub use shard::Shard;
 pub use slurm::{
     array_size, sbatch_script, scheduler_status, submit, SlurmOptions, JOB_ID_NAME, SCRIPT_NAME,
