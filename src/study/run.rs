@@ -310,7 +310,8 @@ pub fn run_study(study: &Study, out: &Path, opts: &RunOptions) -> Result<RunSumm
     // CPU workers share libtorch's threads instead of each asking for all of them
     let threads_before = tch::get_num_threads();
     let threads = threads_per_job(threads_before, jobs);
-    if device == Device::Cpu && threads != threads_before {
+    let shared = device == Device::Cpu && threads != threads_before;
+    if shared {
         tch::set_num_threads(threads);
         if opts.progress {
             bar.println(format!(
@@ -328,7 +329,7 @@ pub fn run_study(study: &Study, out: &Path, opts: &RunOptions) -> Result<RunSumm
             })
             .collect()
     });
-    if tch::get_num_threads() != threads_before {
+    if shared {
         tch::set_num_threads(threads_before);
     }
     if let Some(e) = interrupted.into_inner().unwrap_or_else(|e| e.into_inner()) {
