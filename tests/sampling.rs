@@ -432,12 +432,17 @@ fn adaptive_screening_draws_are_the_coarse_stage_draws_of_the_same_seed() {
 #[test]
 fn an_interrupted_adaptive_run_resumes_to_the_same_map() {
     // plain, and with control variates (whose features are recomputed on resume)
-    // and with quick screening and the loss-aware allocation
+    // and with quick screening and the loss-aware allocation, and stratified
     for plan in [
         Adaptive::default(),
         Adaptive::default().control(true),
         Adaptive::default()
             .control(true)
+            .quick(true)
+            .loss_aware(true),
+        // stratified: the strata of stored draws are recomputed on resume
+        Adaptive::default()
+            .stratified(true)
             .quick(true)
             .loss_aware(true),
     ] {
@@ -544,4 +549,84 @@ fn control_variates_tighten_the_wired_cells_and_keep_maps_independent_of_batchin
         .run(&model, &hr, &task, ROI)
         .unwrap();
     assert_eq!(b5.cells, cv.cells);
+}
+
+#[test]
+fn stratified_draws_keep_the_wired_signs_tighten_them_and_do_not_depend_on_batching() {
+    let (hr, task, model) = common::wired::scene();
+    let plan = Adaptive::default()
+        .stratified(true)
+        .quick(true)
+        .loss_aware(true);
+    let strat = adaptive(plan).run(&model, &hr, &task, ROI).unwrap();
+    assert_eq!(strat.info.strategy, "Adaptive-Q-L-S");
+    // the wired cells with their signs, every other cell 0 after two zero draws
+    common::wired::assert_signs(&strat, Some(2));
+    // the wired effects follow the brightness of the pasted cell, which the strata
+    // sort: at the same 64 draws a cell, the stratified mean's error is smaller
+    let fixed = |p: Adaptive| {
+        adaptive(p.min_draws(64).max_draws(64))
+            .run(&model, &hr, &task, ROI)
+            .unwrap()
+    };
+    let (plain, stratified) = (
+        fixed(Adaptive::default()),
+        fixed(Adaptive::default().stratified(true)),
+    );
+    for i in [0usize, 63] {
+        let (p, s) = (&plain.cells[i], &stratified.cells[i]);
+        assert_eq!((p.samples, s.samples), (64, 64));
+        assert!(
+            s.std_err < 0.7 * p.std_err,
+            "cell {i}: standard error {} stratified, {} plain",
+            s.std_err,
+            p.std_err
+        );
+        assert!(
+            (s.effect_db - p.effect_db).abs() < 3.0 * (p.std_err + s.std_err),
+            "cell {i}: {} vs {}",
+            s.effect_db,
+            p.effect_db
+        );
+    }
+    for b in [5, 64] {
+        let other = adaptive(plan)
+            .batch_size(b)
+            .run(&model, &hr, &task, ROI)
+            .unwrap();
+        assert_eq!(other.cells, strat.cells, "batch size {b}");
+    }
+    // draws before stratification ends are the same as plain adaptive's: the screen
+    for (p, s) in plain.cells.iter().zip(&strat.cells) {
+        assert_eq!(
+            p.stage == Stage::Coarse,
+            s.stage == Stage::Coarse,
+            "{p:?} {s:?}"
+        );
+    }
+}
+
+#[test]
+fn stratified_draws_are_refused_with_control_variates_or_a_reweighted_library() {
+    let (hr, task, model) = common::wired::scene();
+    let both = adaptive(Adaptive::default().stratified(true).control(true))
+        .run(&model, &hr, &task, ROI)
+        .unwrap_err()
+        .to_string();
+    assert!(both.contains("-cv") && both.contains("-s"), "{both}");
+    assert!("adaptive-cv-s"
+        .parse::<cem::engine::StrategyChoice>()
+        .is_ok());
+    // D reweighted to another library's histogram no longer draws every patch with
+    // probability 1/N: strata would change what the map estimates
+    let mut lib = (*common::coffee_library()).clone();
+    let gradients: Vec<f64> = lib.patches().iter().map(|p| p.gradient).collect();
+    let skewed = cem::library::Density::uniform_over_ranges(&gradients, 16.0);
+    lib.set_density(skewed);
+    let err = adaptive(Adaptive::default().stratified(true))
+        .library(lib)
+        .run(&model, &hr, &task, ROI)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1/N") && err.contains("Adaptive-S"), "{err}");
 }

@@ -128,6 +128,7 @@ fn strategy_parser() -> Checked<(cem::engine::Strategy, Option<Sampling>)> {
             "adaptive-cv",
             "adaptive-cv-l",
             "adaptive-cv-q-l",
+            "adaptive:60%-s-q-l",
         ],
         known: None,
         parse: cem::engine::Strategy::parse,

@@ -46,6 +46,13 @@
 //! S = 92.1 % (five seeds) with 532 interventions against C3F50's 90.8 % with 1,114
 //! (docs/table3.md).
 //!
+//! **Stratified draws** ([`Adaptive::stratified`], `adaptive-s`): after screening, a
+//! cell's draws visit the library's eight brightness strata in turn, one patch from
+//! each per block of eight, and its estimate is the stratified mean over all its draws
+//! ([`super::stratified`]). It estimates the same expected effect without the spread
+//! between strata, and unlike control variates it fits nothing. Its default target is
+//! 6 %, as with control variates; the two are not combined.
+//!
 //! **Loss-aware allocation** ([`Adaptive::loss_aware`], `-l`): the map reports `T(m)`,
 //! the mean with every `|m| < tol` set to 0, and so does the reference `S` compares it
 //! with. A cell whose mean may lie on either side of `tol` risks its whole effect, not
@@ -84,6 +91,7 @@
 //! ```
 
 use super::control::{Features, Regression};
+use super::stratified::StratifiedMean;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +187,13 @@ pub struct Adaptive {
     /// target. Replaces the settling rule; off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub loss_aware: bool,
+    /// Stratified draws (`-s`): after screening, a cell's draws visit the library's
+    /// brightness strata in turn and its estimate is the stratified mean (see
+    /// [`super::stratified`]); the estimate, its standard error and the allocation use
+    /// it. Needs a sampling that draws every patch with probability `1/N` (not `-u`);
+    /// not combined with `-cv`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stratified: bool,
 }
 
 /// Quick screening's cut-off, as a fraction of `tol`: first effects all below it close
@@ -212,6 +227,7 @@ impl Default for Adaptive {
             control: false,
             quick: false,
             loss_aware: false,
+            stratified: false,
         }
     }
 }
@@ -236,6 +252,8 @@ pub struct Running {
     regression: Regression,
     /// The features' expectation, once known: the regression estimate is then used.
     control_mean: Option<Features>,
+    /// Per-stratum results (stratified draws, `adaptive-s`).
+    strata: StratifiedMean,
 }
 
 impl Running {
@@ -268,6 +286,37 @@ impl Running {
         }
     }
 
+    /// Adds one effect drawn from brightness stratum `h` (see [`super::stratified`]).
+    pub fn push_in(&mut self, effect: f64, h: usize) {
+        self.push(effect);
+        if effect.is_finite() {
+            self.strata.push(effect, h);
+        }
+    }
+
+    /// Sets the strata's weights (their shares of the library): from then on, once
+    /// every stratum has two draws, [`Running::estimate`] and [`Running::sigma`] use the
+    /// stratified mean.
+    pub fn set_strata(&mut self, weights: &[f64]) {
+        self.strata = StratifiedMean::new(weights);
+    }
+
+    /// The stratified mean and its per-draw sd, when in use: strata are set, every draw
+    /// was finite and counted in one, and every stratum has two draws.
+    pub fn stratified(&self) -> Option<(f64, f64)> {
+        if !self.strata.is_on() || self.non_finite || self.strata.count() != self.n {
+            return None;
+        }
+        self.strata.estimate()
+    }
+
+    /// The variance-reduced estimate and its per-draw sd, when one is in use: the
+    /// stratified mean ([`Running::stratified`]) or the regression
+    /// ([`Running::controlled`]).
+    pub fn refined(&self) -> Option<(f64, f64)> {
+        self.stratified().or_else(|| self.controlled())
+    }
+
     /// Sets the expectation of the features: from then on [`Running::estimate`] and
     /// [`Running::sigma`] use the regression when it is the tighter estimate.
     pub fn set_control_mean(&mut self, mu: Features) {
@@ -292,15 +341,15 @@ impl Running {
             .filter(|&(_, sd)| sd < self.std_dev())
     }
 
-    /// The cell's estimated mean effect: the regression estimate when in use
-    /// ([`Running::controlled`]), else the plain mean.
+    /// The cell's estimated mean effect: the stratified mean or the regression
+    /// estimate when in use ([`Running::refined`]), else the plain mean.
     pub fn estimate(&self) -> f64 {
-        self.controlled().map_or(self.mean, |(m, _)| m)
+        self.refined().map_or(self.mean, |(m, _)| m)
     }
 
     /// The per-draw sd behind the estimate's standard error (`sigma / sqrt(n)`).
     pub fn sigma(&self) -> f64 {
-        self.controlled().map_or(self.std_dev(), |(_, sd)| sd)
+        self.refined().map_or(self.std_dev(), |(_, sd)| sd)
     }
 
     /// Draws so far.
@@ -394,10 +443,23 @@ impl Adaptive {
     /// still at the other variant's default moves to this one's
     /// ([`Adaptive::default_target`]); set another target after this call.
     pub fn control(mut self, on: bool) -> Self {
-        if self.target == self.default_target() {
-            self.target = if on { CV_TARGET } else { PLAIN_TARGET };
-        }
+        let was_default = self.target == self.default_target();
         self.control = on;
+        if was_default {
+            self.target = self.default_target();
+        }
+        self
+    }
+
+    /// Stratified draws on or off (default off; see [`Adaptive::stratified`]). Like
+    /// [`Adaptive::control`], a target still at the other variant's default moves to
+    /// this one's.
+    pub fn stratified(mut self, on: bool) -> Self {
+        let was_default = self.target == self.default_target();
+        self.stratified = on;
+        if was_default {
+            self.target = self.default_target();
+        }
         self
     }
 
@@ -458,11 +520,11 @@ impl Adaptive {
     }
 
     /// The default target of this variant: 9 % (C3F50's own precision on the shipped
-    /// DnCNN), or 6 % with control variates, whose error estimates are tighter (on the
-    /// shipped DnCNN this gives S above C3F50's with under half its interventions:
-    /// docs/table3.md).
+    /// DnCNN), or 6 % with control variates or stratified draws, whose error estimates
+    /// are tighter (on the shipped DnCNN control variates give S above C3F50's with
+    /// under half its interventions: docs/table3.md).
     pub fn default_target(&self) -> f64 {
-        if self.control {
+        if self.control || self.stratified {
             CV_TARGET
         } else {
             PLAIN_TARGET
@@ -471,8 +533,8 @@ impl Adaptive {
 
     /// The label of Table III's row: `Adaptive`, `Adaptive-B960` with a budget, `-CRN`
     /// with common random numbers, `-CV` with control variates, `-Q` with quick
-    /// screening, `-L` with loss-aware allocation, and `-T5` for a target other than the
-    /// variant's default (here 5 %).
+    /// screening, `-L` with loss-aware allocation, `-S` with stratified draws, and `-T5`
+    /// for a target other than the variant's default (here 5 %).
     pub fn label(&self) -> String {
         let mut label = match self.budget {
             Some(b) => format!("Adaptive-B{b}"),
@@ -493,6 +555,9 @@ impl Adaptive {
         }
         if self.loss_aware {
             label.push_str("-L");
+        }
+        if self.stratified {
+            label.push_str("-S");
         }
         if self.target != self.default_target() {
             // e.g. -T5 for a 5 % target: maps made to other targets are other rows
@@ -555,6 +620,14 @@ impl Adaptive {
                     "must be a fraction of C3F50's cost in (0, 1], e.g. 0.6 (adaptive:60%)",
                 ));
             }
+        }
+        if self.stratified && self.control {
+            return Err(Error::invalid(
+                "adaptive variance reduction",
+                "-cv with -s",
+                "choose one: stratified draws (-s) already take out the brightness part that \
+                 the control variates (-cv) would",
+            ));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@
 //! stored draws fill the same rounds again and the map ends as an uninterrupted run's.
 
 use super::adaptive::{Adaptive, Running};
-use super::runner::{psnr_of, Item};
+use super::runner::{psnr_of, Item, Stratify};
 use super::stages::{Stages, ADAPTIVE, COARSE};
 use super::stop;
 use super::strategy::Sampled;
@@ -28,7 +28,7 @@ use std::time::Instant;
 /// `screen_sampling` (the coarse stage's) and drawing with `sampling` after that.
 /// Returns each cell's PSNRs after intervention and its stage: [`Stage::Coarse`] for a
 /// cell closed by screening (Eq. 3), [`Stage::Fine`] for a sensitive one; with control
-/// variates, also the regression's estimate where it is used.
+/// variates or stratified draws, also their estimate where it is used.
 pub(crate) fn run(
     plan: &Adaptive,
     screen_sampling: Sampling,
@@ -62,6 +62,28 @@ pub(crate) fn run(
     let mut done: Vec<Option<f64>> = Vec::new();
     let mut psnrs = vec![Vec::new(); cells.len()];
     let mut running = vec![Running::default(); cells.len()];
+    stages.runner.stratify = None;
+    if plan.stratified {
+        let library = stages.runner.ctx.library;
+        if !library.draws_uniformly(sampling) {
+            return Err(Error::invalid(
+                "strategy",
+                plan.label(),
+                format!(
+                    "stratified draws (-s) stand in for draws of every patch with probability 1/N; \
+                     the fine sampling here is {sampling:?}"
+                ),
+            ));
+        }
+        let strata = library.strata();
+        let weights = strata.weights();
+        running.iter_mut().for_each(|r| r.set_strata(&weights));
+        stages.runner.stratify = Some(Stratify {
+            stage: seed_id,
+            from: plan.screen,
+            strata,
+        });
+    }
     let earlier = stages.ckpt.seconds.get(name).copied().unwrap_or(0.0);
     let start = Instant::now();
     stages.runner.progress.set_prefix(name);
@@ -135,6 +157,9 @@ pub(crate) fn run(
             if plan.control {
                 let z = stages.runner.features(stage_id, stage_sampling, *it)?;
                 running[i].push_with(o - psnr, z);
+            } else if plan.stratified {
+                let h = stages.runner.stratum(stage_id, stage_sampling, *it);
+                running[i].push_in(o - psnr, h);
             } else {
                 running[i].push(o - psnr);
             }
@@ -159,6 +184,7 @@ pub(crate) fn run(
             ),
         });
     }
+    stages.runner.stratify = None;
     let seconds = earlier + start.elapsed().as_secs_f64();
     stages.ckpt.seconds.insert(name.into(), seconds);
     stages.record.insert(
@@ -179,9 +205,9 @@ pub(crate) fn run(
             } else {
                 Stage::Fine
             };
-            // control variates: the regression's mean PSNR and standard error
+            // stratified draws or control variates: their mean PSNR and standard error
             let estimate = r
-                .controlled()
+                .refined()
                 .map(|(effect, sd)| (o - effect, sd / (r.n() as f64).sqrt()));
             let sampled = Sampled {
                 psnrs,

@@ -11,7 +11,8 @@
 //! - `strategy`: the [`Strategy`] and how each plans its stages;
 //! - `stages`: running a stage (checkpoint, stop, record) and its small helpers;
 //! - [`adaptive`], `adaptive_run`: the adaptive strategy's plan (a pure function of the
-//!   per-cell results) and the stage that runs it round by round;
+//!   per-cell results) and the stage that runs it round by round; [`control`] and
+//!   [`stratified`], its two variance reductions (`-cv`, `-s`);
 //! - `context`, `runner`, `locality`: what a run shares, the batched evaluation of
 //!   interventions on the device, and the locality check that crops the input;
 //! - `grid`, `checkpoint`, `stop`, `signals`: cells, resumable runs, stopping.
@@ -41,6 +42,7 @@ pub(crate) mod signals;
 mod stages;
 mod stop;
 mod strategy;
+pub mod stratified;
 
 pub use adaptive::{thresholded_loss, Adaptive, Running, QUICK_DRAWS, QUICK_FRACTION};
 pub use builder::{Cem, RunOptions};
@@ -50,6 +52,7 @@ pub use locality::{Locality, Region, Trial, DEFAULT_CHECKS};
 pub use signals::{exit_now, install_signal_handler, INTERRUPTED_EXIT_CODE};
 pub use stop::{clear_stop, request_stop, stop_requested};
 pub use strategy::{Strategy, StrategyChoice};
+pub use stratified::StratifiedMean;
 
 /// Seconds between checkpoint writes during a run (and always at a stop or error).
 pub const CHECKPOINT_EVERY_S: f64 = 2.0;

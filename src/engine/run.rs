@@ -116,6 +116,7 @@ impl Cem {
             meter,
             batch_size,
             progress: progress.clone(),
+            stratify: None,
         };
         let cells = cells_in(&grid, region);
         let stop = self

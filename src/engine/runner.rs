@@ -13,16 +13,48 @@ use super::grid::{intervention_seed, Grid};
 use crate::degrade::{Degradation, InputPatch};
 use crate::error::{Error, Result};
 use crate::image::{psnr_from_mse, raw_to_tensor, RoiMeter};
-use crate::library::Sampling;
+use crate::library::{Sampling, Strata};
 use image::RgbImage;
 use indicatif::ProgressBar;
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// The seed number of the host-side draws that estimate a cell's feature expectation
 /// (0-2 are the coarse, fine and full stages, 3 the locality check, 4-5 adaptive).
 const CONTROL_STAGE_ID: u64 = 6;
+
+/// The seed number of the stratum order of stratified draws (see [`Stratify`]).
+const STRATA_STAGE_ID: u64 = 7;
+
+/// Stratified draws (the adaptive strategy's `-s`): in stage `stage`, draw `t >= from`
+/// of a cell takes its patch from one stratum of `strata`, uniformly within it. Draws
+/// `from + b K .. from + (b+1) K` (`K` strata) visit every stratum once, in an order
+/// shuffled by (seed, stage, cell, b): a cell's draws stay a function of (seed, cell,
+/// draw), and every stratum is drawn equally often up to one block.
+#[derive(Debug, Clone)]
+pub(crate) struct Stratify {
+    pub stage: u64,
+    pub from: u32,
+    pub strata: Arc<Strata>,
+}
+
+/// The stratum of stratified draw `u` (counted from the first stratified one).
+fn stratum_of_draw(seed: u64, stage: u64, key: u32, u: u32, strata: usize) -> usize {
+    let k = strata.max(1) as u32;
+    let (block, j) = (u / k, u % k);
+    let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(
+        seed ^ stage.rotate_left(32),
+        STRATA_STAGE_ID,
+        key,
+        block,
+    ));
+    let mut order: Vec<usize> = (0..k as usize).collect();
+    order.shuffle(&mut rng);
+    order[j as usize]
+}
 
 /// One intervention: a cell and its index within that cell's stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +74,8 @@ pub(crate) struct Runner<'a> {
     /// Interventions per model call (halved on out-of-memory).
     pub batch_size: usize,
     pub progress: ProgressBar,
+    /// Stratified draws, when a stage uses them.
+    pub stratify: Option<Stratify>,
 }
 
 impl Runner<'_> {
@@ -70,9 +104,7 @@ impl Runner<'_> {
     /// The degraded region one intervention writes: the library patch and the
     /// degradation's randomness are functions of (seed, stage, cell, draw).
     fn draw(&self, stage: u64, sampling: Sampling, it: Item) -> Result<InputPatch> {
-        let key = super::adaptive::seed_cell(stage, it.cell); // common draws: adaptive
-        let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, key, it.t));
-        let idx = self.ctx.library.sample(sampling, &mut rng);
+        let (idx, mut rng) = self.pick(stage, sampling, it);
         let clean = &self.ctx.library.patches()[idx].pixels;
         intervention(
             self.ctx.degradation,
@@ -82,6 +114,34 @@ impl Runner<'_> {
             it.cell,
             &mut rng,
         )
+    }
+
+    /// The library patch of one intervention, and its random stream after the pick
+    /// (the degradation draws from it next).
+    fn pick(&self, stage: u64, sampling: Sampling, it: Item) -> (usize, ChaCha8Rng) {
+        let key = super::adaptive::seed_cell(stage, it.cell); // common draws: adaptive
+        let mut rng = ChaCha8Rng::seed_from_u64(intervention_seed(self.ctx.seed, stage, key, it.t));
+        let stratified = self
+            .stratify
+            .as_ref()
+            .filter(|s| s.stage == stage && it.t >= s.from);
+        let idx = match stratified {
+            Some(s) => {
+                let h = stratum_of_draw(self.ctx.seed, stage, key, it.t - s.from, s.strata.len());
+                s.strata.sample_in(h, &mut rng)
+            }
+            None => self.ctx.library.sample(sampling, &mut rng),
+        };
+        (idx, rng)
+    }
+
+    /// The brightness stratum of one intervention's patch (see [`Stratify`]), whether
+    /// or not it was drawn stratified.
+    pub(crate) fn stratum(&self, stage: u64, sampling: Sampling, it: Item) -> usize {
+        self.ctx
+            .library
+            .strata()
+            .of(self.pick(stage, sampling, it).0)
     }
 
     /// The control-variate features of one intervention (see [`super::control`]),

@@ -44,7 +44,7 @@ impl Strategy {
         }
     }
 
-    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]`
+    /// Parses `c3f50`, `cCfF`, `full:T`, `fullT`, `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l][-s]`
     /// (case-insensitive), with the fine
     /// stage's sampling when the text names one: a `-u` suffix (`c3f50-u`) is Table
     /// III's `U`, uniform over gradient ranges of the default width (Fig. 17's 128),
@@ -90,7 +90,7 @@ impl Strategy {
 }
 
 /// A strategy as the command line names it: Table III's `C3F50`, `C3F50-U`, `C1F50`,
-/// ..., `full:T`, or `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]`, with the fine-stage sampling the name asks
+/// ..., `full:T`, or `adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l][-s]`, with the fine-stage sampling the name asks
 /// for (`None`: the builder's default, the density `D`).
 ///
 /// ```
@@ -122,7 +122,7 @@ impl StrategyChoice {
 }
 
 const EXPECTED: &str = "expected cCfF (e.g. c3f50), cCfF-u (uniform over gradient ranges, \
-                        -uW for ranges of width W), full:T, or adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l]";
+                        -uW for ranges of width W), full:T, or adaptive[:BUDGET|:PCT%][-crn][-cv][-q][-l][-s]";
 
 impl FromStr for StrategyChoice {
     type Err = Error;
@@ -138,18 +138,20 @@ impl FromStr for StrategyChoice {
         };
         if let Some(rest) = lower.strip_prefix("adaptive") {
             // the options, each at most once, in any order: -crn (common draws), -cv
-            // (control variates), -q (quick screening), -l (loss-aware allocation)
-            const OPTIONS: [&str; 4] = ["-crn", "-cv", "-q", "-l"];
-            let (mut rest, mut on) = (rest, [false; 4]);
+            // (control variates), -q (quick screening), -l (loss-aware allocation), -s
+            // (stratified draws)
+            const OPTIONS: [&str; 5] = ["-crn", "-cv", "-q", "-l", "-s"];
+            let (mut rest, mut on) = (rest, [false; 5]);
             while let Some((j, r)) = OPTIONS.iter().enumerate().find_map(|(j, option)| {
                 rest.strip_suffix(option).filter(|_| !on[j]).map(|r| (j, r))
             }) {
                 (rest, on[j]) = (r, true);
             }
-            let [common, control, quick, loss] = on;
+            let [common, control, quick, loss, strata] = on;
             let mut plan = Adaptive::default()
                 .common(common)
                 .control(control)
+                .stratified(strata)
                 .quick(quick)
                 .loss_aware(loss);
             match rest.strip_prefix(':') {
@@ -170,8 +172,8 @@ impl FromStr for StrategyChoice {
                     return Err(bad(
                         "expected adaptive, adaptive:BUDGET or adaptive:PCT% (a share of C3F50's \
                          cost), optionally followed by -crn \
-                         (common draws), -cv (control variates), -q (quick screening) and -l \
-                         (loss-aware allocation); \
+                         (common draws), -cv (control variates), -q (quick screening), -l \
+                         (loss-aware allocation) and -s (stratified draws); \
                          adaptive has no fine stage for -u",
                     ))
                 }
@@ -344,6 +346,18 @@ mod tests {
                 Strategy::Adaptive(Adaptive::default().control(true).quick(true)),
                 None,
                 "Adaptive-CV-Q",
+            ),
+            (
+                "adaptive:60%-s-q-l",
+                Strategy::Adaptive(
+                    Adaptive::default()
+                        .share(0.6)
+                        .stratified(true)
+                        .quick(true)
+                        .loss_aware(true),
+                ),
+                None,
+                "Adaptive-B60%-Q-L-S",
             ),
             (
                 "adaptive:900-l-cv-q",

@@ -41,9 +41,11 @@
 
 mod density;
 mod gradient;
+mod strata;
 
 pub use density::Density;
 pub use gradient::gradient;
+pub use strata::{Strata, STRATA};
 
 use crate::error::{Error, Result};
 use crate::image::{crop, decode_rgb, load_rgb};
@@ -52,7 +54,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Default bin width of `D` in units of `G`.
 pub const DEFAULT_BIN_WIDTH: f64 = 16.0;
@@ -169,6 +171,8 @@ pub struct Library {
     density: Density,
     /// `U` densities by range width, built on first use.
     ranges: RangeCache,
+    /// Brightness strata (stratified draws), built on first use.
+    strata: Arc<OnceLock<Arc<Strata>>>,
 }
 
 impl Library {
@@ -204,6 +208,7 @@ impl Library {
             source,
             density,
             ranges: Arc::default(),
+            strata: Arc::default(),
         })
     }
 
@@ -381,6 +386,29 @@ impl Library {
         let d = Arc::new(Density::uniform_over_ranges(&gradients, width as f64));
         cache.push((width, d.clone()));
         d
+    }
+
+    /// The library cut into [`STRATA`] equal-count brightness strata (stratified draws of
+    /// the adaptive strategy's `-s`), built on first use.
+    pub fn strata(&self) -> Arc<Strata> {
+        self.strata
+            .get_or_init(|| Arc::new(Strata::by_luma(self.patches.iter().map(|p| &p.pixels))))
+            .clone()
+    }
+
+    /// Whether `sampling` draws every patch with probability `1/N`: per-patch uniform,
+    /// or `D` with the library's own histogram. Stratified draws keep exactly that
+    /// distribution, so they may stand in only for these.
+    pub fn draws_uniformly(&self, sampling: Sampling) -> bool {
+        match sampling {
+            Sampling::Uniform => true,
+            Sampling::Density => {
+                let gradients: Vec<f64> = self.patches.iter().map(|p| p.gradient).collect();
+                let own = Density::from_gradients(&gradients, self.density.bin_width);
+                own.weights == self.density.weights
+            }
+            Sampling::Ranges { .. } => false,
+        }
     }
 
     /// Draws a patch index with the given sampling.
