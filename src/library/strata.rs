@@ -23,8 +23,8 @@
 use image::RgbImage;
 use rand::Rng;
 
-/// Strata per library: eight, the count that took out the most variance at the 30-50
-/// draws a sensitive cell gets (docs/table3.md, "Stratified draws").
+/// Strata per library: eight, which took out more variance than four at the 30 draws a
+/// sensitive cell typically gets (docs/table3.md, "Stratified draws").
 pub const STRATA: usize = 8;
 
 /// A library cut into equal-count strata by mean luma.
