@@ -442,21 +442,22 @@ impl Adaptive {
     /// Control variates on or off (default off; see [`Adaptive::control`]). A target
     /// still at the other variant's default moves to this one's
     /// ([`Adaptive::default_target`]); set another target after this call.
-    pub fn control(mut self, on: bool) -> Self {
-        let was_default = self.target == self.default_target();
-        self.control = on;
-        if was_default {
-            self.target = self.default_target();
-        }
-        self
+    pub fn control(self, on: bool) -> Self {
+        self.keeping_default_target(|a| a.control = on)
     }
 
     /// Stratified draws on or off (default off; see [`Adaptive::stratified`]). Like
     /// [`Adaptive::control`], a target still at the other variant's default moves to
     /// this one's.
-    pub fn stratified(mut self, on: bool) -> Self {
+    pub fn stratified(self, on: bool) -> Self {
+        self.keeping_default_target(|a| a.stratified = on)
+    }
+
+    /// Applies `set`; a target that was this variant's default becomes the new
+    /// variant's default ([`Adaptive::default_target`]).
+    fn keeping_default_target(mut self, set: impl FnOnce(&mut Self)) -> Self {
         let was_default = self.target == self.default_target();
-        self.stratified = on;
+        set(&mut self);
         if was_default {
             self.target = self.default_target();
         }

@@ -62,7 +62,6 @@ pub(crate) fn run(
     let mut done: Vec<Option<f64>> = Vec::new();
     let mut psnrs = vec![Vec::new(); cells.len()];
     let mut running = vec![Running::default(); cells.len()];
-    stages.runner.stratify = None;
     if plan.stratified {
         let library = stages.runner.ctx.library;
         if !library.draws_uniformly(sampling) {
