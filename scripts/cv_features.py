@@ -12,55 +12,24 @@ Run with the project's Python plus Pillow:
   pip install --target /tmp/pylib pillow
   PYTHONPATH=/tmp/pylib .venv/bin/python scripts/cv_features.py [N]
 """
-import os
 import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
-torch.set_num_threads(1)
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+from dncnn_demo2 import CELLS, O, RX, RY, cell_draws, cell_origin, crop, library, model, truth
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-CELLS = [(18, 12), (18, 13), (18, 14), (19, 11), (20, 16), (23, 13), (23, 14), (24, 15)]
 
-
-def load(path):
-    return np.asarray(Image.open(path).convert("RGB")).astype(np.float64)
-
-
-gt = load(f"{SHARED}/data/test-images/demo_2.png")
-noisy = load(f"{SHARED}/reference/fixtures/demo_2_dn_sigma50_seed0.png")
-model = torch.jit.load(f"{SHARED}/data/models/dncnn_color_blind.torchscript.pt").eval()
-# an 80x80 crop around the ROI: wider than DnCNN's reach of 17 pixels on each side
-y0, x0, size = 128, 72, 80
-ry, rx = 152 - y0, 96 - x0
-crop = noisy[y0 : y0 + size, x0 : x0 + size]
-truth = gt[152:184, 96:128]
-
-
-def roi_psnr(batch):
-    t = torch.tensor(batch / 255.0, dtype=torch.float32).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        out = model(t)
-    out = (out.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).double().numpy()
-    mse = ((out[:, ry : ry + 32, rx : rx + 32] - truth) ** 2).mean(axis=(1, 2, 3))
-    return 10 * np.log10(255**2 / mse)
-
-
-o = roi_psnr(crop[None])[0]
-print(f"O = {o:.6f} dB (the authors' fixture: 24.041418)")
+print(f"O = {O:.6f} dB (the authors' fixture: 24.041418)")
 t = torch.tensor(crop[None] / 255.0, dtype=torch.float32).permute(0, 3, 1, 2).requires_grad_(True)
-out = (model(t).clamp(0, 1) * 255).permute(0, 2, 3, 1)[0, ry : ry + 32, rx : rx + 32]
+out = (model(t).clamp(0, 1) * 255).permute(0, 2, 3, 1)[0, RY : RY + 32, RX : RX + 32]
 psnr = 10 * torch.log10(255**2 / ((out.double() - torch.tensor(truth)) ** 2).mean())
 psnr.backward()
 grad = t.grad[0].permute(1, 2, 0).double().numpy() / 255.0
 
-names = sorted(os.listdir(f"{SHARED}/data/patches-div2k-8"))
 rng = np.random.default_rng(0)
-library = np.stack(
-    [load(f"{SHARED}/data/patches-div2k-8/{names[i]}") for i in rng.choice(len(names), 2000, replace=False)]
-)
+lib = library(rng)
 
 
 def cv_r2(x, y, folds=5):
@@ -86,17 +55,9 @@ def variance_ratio(x, y, n=25, reps=400):
 
 
 for r, c in CELLS:
-    cy, cx = 8 * r - y0, 8 * c - x0
+    cy, cx = cell_origin(r, c)
     original = crop[cy : cy + 8, cx : cx + 8]
-    effects, pasted = [], []
-    for _ in range(0, N, 50):
-        patches = library[rng.integers(0, len(library), 50)]
-        degraded = np.floor(np.clip(patches / 255.0 + rng.normal(0, 50 / 255.0, patches.shape), 0, 1) * 255)
-        batch = np.repeat(crop[None], 50, 0)
-        batch[:, cy : cy + 8, cx : cx + 8] = degraded
-        effects.append(o - roi_psnr(batch))
-        pasted.append(degraded)
-    e, x = np.concatenate(effects), np.concatenate(pasted)
+    e, _, x = cell_draws(rng, lib, r, c, N)
     diff = (x - original).reshape(len(x), 64, 3)
     features = {
         "c": ((x - original) * grad[cy : cy + 8, cx : cx + 8]).sum(axis=(1, 2, 3))[:, None],

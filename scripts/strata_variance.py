@@ -15,50 +15,18 @@ Run with the project's Python plus Pillow:
   pip install --target /tmp/pylib pillow
   PYTHONPATH=/tmp/pylib .venv/bin/python scripts/strata_variance.py [N] [n] [K]
 """
-import os
 import sys
 
 import numpy as np
-import torch
-from PIL import Image
 
-torch.set_num_threads(1)
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+from dncnn_demo2 import CELLS, cell_draws, library
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 400
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 K = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 REPS = 2000
-CELLS = [(18, 12), (18, 13), (18, 14), (19, 11), (20, 16), (23, 13), (23, 14), (24, 15)]
-
-
-def load(path):
-    return np.asarray(Image.open(path).convert("RGB")).astype(np.float64)
-
-
-gt = load(f"{SHARED}/data/test-images/demo_2.png")
-noisy = load(f"{SHARED}/reference/fixtures/demo_2_dn_sigma50_seed0.png")
-model = torch.jit.load(f"{SHARED}/data/models/dncnn_color_blind.torchscript.pt").eval()
-y0, x0, size = 128, 72, 80  # wider than DnCNN's reach of 17 pixels on each side
-ry, rx = 152 - y0, 96 - x0
-crop = noisy[y0 : y0 + size, x0 : x0 + size]
-truth = gt[152:184, 96:128]
-
-
-def roi_psnr(batch):
-    t = torch.tensor(batch / 255.0, dtype=torch.float32).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        out = model(t)
-    out = (out.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).double().numpy()
-    mse = ((out[:, ry : ry + 32, rx : rx + 32] - truth) ** 2).mean(axis=(1, 2, 3))
-    return 10 * np.log10(255**2 / mse)
-
-
-o = roi_psnr(crop[None])[0]
-names = sorted(os.listdir(f"{SHARED}/data/patches-div2k-8"))
 rng = np.random.default_rng(0)
-library = np.stack(
-    [load(f"{SHARED}/data/patches-div2k-8/{names[i]}") for i in rng.choice(len(names), 2000, replace=False)]
-)
+lib = library(rng)
 
 
 def slope(y, z):
@@ -78,18 +46,9 @@ def loo(y, z, mu):
 print(f"{N} draws per cell, resampled at n = {n} ({REPS} times); {K} strata")
 ratios = {"reg": [], "loo": [], "strat": []}
 for r, c in CELLS:
-    cy, cx = 8 * r - y0, 8 * c - x0
-    effects, clean, pasted = [], [], []
-    for _ in range(0, N, 50):
-        patches = library[rng.integers(0, len(library), 50)]
-        degraded = np.floor(np.clip(patches / 255.0 + rng.normal(0, 50 / 255.0, patches.shape), 0, 1) * 255)
-        batch = np.repeat(crop[None], 50, 0)
-        batch[:, cy : cy + 8, cx : cx + 8] = degraded
-        effects.append(o - roi_psnr(batch))
-        clean.append(patches)
-        pasted.append(degraded.reshape(50, 64, 3).mean(1))
-    y, z = np.concatenate(effects), np.concatenate(pasted)
-    luma = np.concatenate(clean).mean((1, 2)) @ [0.299, 0.587, 0.114]  # of the clean patch
+    y, clean, pasted = cell_draws(rng, lib, r, c, N)
+    z = pasted.reshape(N, 64, 3).mean(1)
+    luma = clean.mean((1, 2)) @ [0.299, 0.587, 0.114]  # of the clean patch
     stratum = np.zeros(N, int)
     stratum[np.argsort(luma, kind="stable")] = np.arange(N) * K // N
     members = [np.flatnonzero(stratum == h) for h in range(K)]
