@@ -50,6 +50,10 @@ pub struct Subject {
     /// A digest of the model's weights when known ([`Network::weights_digest`] for zoo
     /// networks): a cached sweep refuses a stored map made with other weights.
     pub weights: Option<String>,
+    /// Whether the model pools over the whole image ([`Arch::pools_globally`]; `false`
+    /// for models from outside the zoo): each of its interventions is a whole-image pass,
+    /// so a notebook on a CPU may map it on fewer images.
+    pub global_pooling: bool,
 }
 
 impl Subject {
@@ -62,6 +66,7 @@ impl Subject {
             year: None,
             size_multiple: 1,
             weights: None,
+            global_pooling: false,
         }
     }
 
@@ -78,6 +83,7 @@ impl Subject {
                 1
             },
             weights,
+            global_pooling: arch.pools_globally(),
             ..Subject::new(label, net, task)
         })
     }
@@ -604,6 +610,9 @@ mod tests {
             Subject::network("a-dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }).unwrap(),
             Subject::network("b-rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }).unwrap(),
         ];
+        // RCAN's channel attention pools the whole image; DnCNN is local
+        let pooling: Vec<bool> = subjects.iter().map(|s| s.global_pooling).collect();
+        assert_eq!(pooling, [false, true]);
         let images = small_images();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
         let out = run(&cem, &subjects, &images, false).unwrap();

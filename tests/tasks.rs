@@ -370,6 +370,45 @@ fn mio_samples_cover_the_seven_tasks_equally_at_full_size() {
     let (x, y) = photos.batch(&task, 14, 32, 5, Device::Cpu).unwrap();
     assert_eq!(x.size(), vec![14, 3, 32, 32]);
     assert_eq!(y.size(), x.size());
+    // task_of gives sample_task's settings when asked for the task sample_task drew
+    for seed in 0..350u64 {
+        let drawn = mio::sample_task(4, seed);
+        let index = mio::TASKS.iter().position(|n| *n == drawn.name()).unwrap();
+        assert_eq!(mio::task_of(index, 4, seed).unwrap(), drawn, "seed {seed}");
+    }
+}
+
+#[test]
+fn mio_validation_gives_every_task_its_own_crops_in_order() {
+    let task = TrainTask::parse("mio", 4, 50.0).unwrap();
+    let photos = Photos::builtin_validation().unwrap();
+    let (x, y) = photos
+        .validation_batch(&task, 2, 32, 9, Device::Cpu)
+        .unwrap();
+    assert_eq!(x.size(), vec![14, 3, 32, 32]);
+    let mean = |t: &Tensor, i: i64| t.get(i).mean(tch::Kind::Float).double_value(&[]);
+    let diff = |i: i64| {
+        (x.get(i) - y.get(i))
+            .abs()
+            .mean(tch::Kind::Float)
+            .double_value(&[])
+    };
+    for i in 0..14 {
+        // every crop is degraded (no task leaves its input unchanged)
+        assert!(diff(i) > 1e-3, "crop {i}: {}", diff(i));
+    }
+    // crops 12-13: low light (gamma > 1) darkens; crops 10-11: haze lightens
+    for i in [12, 13] {
+        assert!(mean(&x, i) < mean(&y, i), "crop {i}");
+    }
+    for i in [10, 11] {
+        assert!(mean(&x, i) > mean(&y, i), "crop {i}");
+    }
+    // single tasks keep the plain batch
+    let dn = TrainTask::parse("dn", 4, 50.0).unwrap();
+    let (a, _) = photos.validation_batch(&dn, 3, 32, 9, Device::Cpu).unwrap();
+    let (b, _) = photos.batch(&dn, 3, 32, 9, Device::Cpu).unwrap();
+    assert!(a.equal(&b));
 }
 
 #[test]

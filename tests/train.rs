@@ -291,3 +291,33 @@ fn the_record_names_its_photos_and_a_resume_on_other_photos_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_finished_mio_record_is_measured_again_on_the_per_task_validation() {
+    let mut c = tiny("mio", 4);
+    c.steps = 2;
+    c.val_every = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let done = train(&c, dir.path(), None, Device::Cpu, false).unwrap();
+    assert_eq!(done.history.len(), 2);
+    // a record written with other validation crops: another baseline and last point
+    let state = dir.path().join(STATE_NAME);
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    old["baseline_psnr"] = serde_json::json!(1.0);
+    old["history"][0]["val_psnr"] = serde_json::json!(2.0);
+    old["history"][1]["val_psnr"] = serde_json::json!(3.0);
+    std::fs::write(&state, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let again = train(&c, dir.path(), None, Device::Cpu, false).unwrap();
+    let saved: TrainReport =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved, again);
+    assert_eq!(saved.baseline_psnr, done.baseline_psnr);
+    // the finished weights' point is measured again; the earlier one stays as recorded
+    assert_eq!(saved.history[1].val_psnr, done.history[1].val_psnr);
+    assert_eq!(saved.history[0].val_psnr, 2.0);
+    assert_eq!(
+        (saved.step, saved.history[1].loss),
+        (2, done.history[1].loss)
+    );
+}

@@ -236,17 +236,59 @@ impl Photos {
         device: Device,
     ) -> Result<(Tensor, Tensor)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut xs = Vec::with_capacity(n);
-        let mut ys = Vec::with_capacity(n);
+        let mut pairs = Vec::with_capacity(n);
         for _ in 0..n {
             let hr = self.crop(side, &mut rng)?;
             let lr = task.degrade(&hr, rng.gen())?;
-            xs.push(to_tensor(&lr, Device::Cpu));
-            ys.push(to_tensor(&hr, Device::Cpu));
+            pairs.push((lr, hr));
         }
-        Ok((
-            Tensor::cat(&xs, 0).to_device(device),
-            Tensor::cat(&ys, 0).to_device(device),
-        ))
+        Ok(stack(&pairs, device))
     }
+
+    /// The validation pairs: [`Photos::batch`]'s `n` crops, except for MIO, where each of
+    /// the seven tasks gets `n` crops of its own (`7 n` in all, in [`super::mio::TASKS`]'s
+    /// order, each crop's settings drawn as in training). `n` random draws among seven
+    /// tasks leave some out (8 crops: at least one), so the mean PSNR, and doing nothing's,
+    /// would depend on which tasks the seed happened to draw.
+    pub fn validation_batch(
+        &self,
+        task: &TrainTask,
+        n: usize,
+        side: u32,
+        seed: u64,
+        device: Device,
+    ) -> Result<(Tensor, Tensor)> {
+        let TrainTask::Mio { scale } = *task else {
+            return self.batch(task, n, side, seed, device);
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut pairs = Vec::with_capacity(n * super::mio::TASKS.len());
+        for index in 0..super::mio::TASKS.len() {
+            for _ in 0..n {
+                let hr = self.crop(side, &mut rng)?;
+                let draw: u64 = rng.gen();
+                let lr = super::mio::task_of(index, scale, draw)?
+                    .degradation(draw)?
+                    .degrade(&hr)?;
+                pairs.push((lr, hr));
+            }
+        }
+        Ok(stack(&pairs, device))
+    }
+}
+
+/// (input, target) images as two `n x 3 x h x w` tensors on `device`.
+fn stack(pairs: &[(RgbImage, RgbImage)], device: Device) -> (Tensor, Tensor) {
+    let xs: Vec<Tensor> = pairs
+        .iter()
+        .map(|(x, _)| to_tensor(x, Device::Cpu))
+        .collect();
+    let ys: Vec<Tensor> = pairs
+        .iter()
+        .map(|(_, y)| to_tensor(y, Device::Cpu))
+        .collect();
+    (
+        Tensor::cat(&xs, 0).to_device(device),
+        Tensor::cat(&ys, 0).to_device(device),
+    )
 }

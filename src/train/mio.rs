@@ -32,8 +32,38 @@ pub const TASKS: [&str; 7] = ["sr-up", "blur", "dn", "jpeg", "dr", "haze", "lowl
 /// samples' scale.
 pub fn sample_task(scale: u32, seed: u64) -> Task {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_696f);
+    // an i32 draw, as from the first version on (a usize draw would give other tasks)
+    let index = rng.gen_range(0..TASKS.len() as i32) as usize;
+    settings(index, scale, &mut rng)
+}
+
+/// The task `TASKS[index]` with its settings drawn from `seed` as [`sample_task`] draws
+/// them: the validation's way of giving every task the same number of crops.
+///
+/// ```
+/// use cem::train::mio;
+/// for (i, name) in mio::TASKS.iter().enumerate() {
+///     assert_eq!(mio::task_of(i, 4, 11).unwrap().name(), *name);
+/// }
+/// assert!(mio::task_of(7, 4, 11).is_err());
+/// ```
+pub fn task_of(index: usize, scale: u32, seed: u64) -> Result<Task> {
+    if index >= TASKS.len() {
+        return Err(crate::error::Error::invalid(
+            "MIO task index",
+            index,
+            format!("must be below {}", TASKS.len()),
+        ));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_696f);
+    let _drawn: i32 = rng.gen_range(0..TASKS.len() as i32);
+    Ok(settings(index, scale, &mut rng))
+}
+
+/// Task number `index` with the settings drawn from `rng`.
+fn settings(index: usize, scale: u32, rng: &mut ChaCha8Rng) -> Task {
     let round2 = |v: f64| (v * 100.0).round() / 100.0;
-    match rng.gen_range(0..7) {
+    match index {
         0 => Task::SrUp { scale },
         1 => Task::Blur {
             kernel: 2 * rng.gen_range(3..=10) + 1,

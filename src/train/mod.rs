@@ -126,7 +126,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Steps between validations (and progress-bar updates of the PSNR).
     pub val_every: usize,
-    /// Validation crops (fixed, from the validation photos).
+    /// Validation crops (fixed, from the validation photos); for MIO, crops per task
+    /// ([`Photos::validation_batch`]).
     pub val_crops: usize,
     /// Steps between checkpoints.
     pub checkpoint_every: usize,
@@ -339,7 +340,7 @@ pub fn train(
             photos: Some(train_set.record().clone()),
         }
     };
-    let (val_x, val_y) = val_set.batch(
+    let (val_x, val_y) = val_set.validation_batch(
         &config.task,
         config.val_crops,
         config.crop,
@@ -349,7 +350,13 @@ pub fn train(
     let recorded = report.baseline_psnr;
     report.baseline_psnr = baseline(&val_x, &val_y, &config.net)?;
     if report.finished && recorded.to_bits() != report.baseline_psnr.to_bits() {
-        // a finished run's record follows the current definition of doing nothing
+        // a finished run's record follows the current definitions of doing nothing and of
+        // the validation crops: its baseline and its last point (the finished weights,
+        // the number the family's bar reads) are measured again; earlier points stay as
+        // they were measured
+        if let Some(last) = report.history.last_mut() {
+            last.val_psnr = validate(&net, &val_x, &val_y)?;
+        }
         crate::map::files::write_atomic(&state_path, &serde_json::to_vec_pretty(&report)?)?;
     }
     let mut opt = tch::nn::Adam::default().build(net.var_store(), config.lr)?;

@@ -136,6 +136,21 @@ impl Arch {
         }
     }
 
+    /// Whether every output pixel depends on the whole input: RCAN's and RCAN_mix's
+    /// channel attention average-pools each feature map over the whole image (RCAN_AP16
+    /// pools 16x16 windows and stays local). Every intervention on such a network is a
+    /// whole-image pass ([`crate::engine`]'s locality crop cannot shrink it), so its maps
+    /// cost minutes on a CPU where the local networks' cost seconds.
+    ///
+    /// ```
+    /// use cem::zoo::Arch;
+    /// assert!(Arch::Rcan.pools_globally() && Arch::RcanMix.pools_globally());
+    /// assert!(!Arch::RcanAp16.pools_globally() && !Arch::SwinIr.pools_globally());
+    /// ```
+    pub fn pools_globally(&self) -> bool {
+        matches!(self, Arch::Rcan | Arch::RcanMix)
+    }
+
     /// Whether the architecture only restores at scale 1 (DnCNN and the authors'
     /// mixed networks).
     pub fn scale_one_only(&self) -> bool {
