@@ -248,8 +248,9 @@ impl Photos {
     /// The validation pairs: [`Photos::batch`]'s `n` crops, except for MIO, where each of
     /// the seven tasks gets `n` crops of its own (`7 n` in all, in [`super::mio::TASKS`]'s
     /// order, each crop's settings drawn as in training). `n` random draws among seven
-    /// tasks leave some out (8 crops: at least one), so the mean PSNR, and doing nothing's,
-    /// would depend on which tasks the seed happened to draw.
+    /// tasks can leave some out (the shipped MIO networks' 8 drew four blur crops, two
+    /// haze, one SR, one low light, and no noise, rain or JPEG), so the mean PSNR, and
+    /// doing nothing's, would depend on which tasks the seed happened to draw.
     pub fn validation_batch(
         &self,
         task: &TrainTask,
