@@ -31,9 +31,7 @@ pub const TASKS: [&str; 7] = ["sr-up", "blur", "dn", "jpeg", "dr", "haze", "lowl
 /// The task (with settings) of the MIO sample seeded by `seed`; `scale` is the SR
 /// samples' scale.
 pub fn sample_task(scale: u32, seed: u64) -> Task {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_696f);
-    // an i32 draw, as from the first version on (a usize draw would give other tasks)
-    let index = rng.gen_range(0..TASKS.len() as i32) as usize;
+    let (index, mut rng) = draw(seed);
     settings(index, scale, &mut rng)
 }
 
@@ -55,9 +53,16 @@ pub fn task_of(index: usize, scale: u32, seed: u64) -> Result<Task> {
             format!("must be below {}", TASKS.len()),
         ));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_696f);
-    let _drawn: i32 = rng.gen_range(0..TASKS.len() as i32);
+    let (_drawn, mut rng) = draw(seed);
     Ok(settings(index, scale, &mut rng))
+}
+
+/// The task number `seed` draws, and the generator its settings are then drawn from.
+fn draw(seed: u64) -> (usize, ChaCha8Rng) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006d_696f);
+    // an i32 draw, as from the first version on (a usize draw would give other tasks)
+    let index = rng.gen_range(0..TASKS.len() as i32) as usize;
+    (index, rng)
 }
 
 /// Task number `index` with the settings drawn from `rng`.
