@@ -12,7 +12,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 F=${CI_FRESH_DIR:-/tmp/cem-ci-fresh}
 evcxr=/tmp/cem-ci-fresh-evcxr   # shallow: evcxr's libraries find libstd by a relative rpath
-rm -rf "$F" "$evcxr"
+rm -rf "$F" "$evcxr" "$evcxr-b"
 mkdir -p "$F/home" "$F/bin"
 git clone -q "$repo" "$F/main"
 ln -s "$(cd "$repo/../shared" && pwd)" "$F/shared"

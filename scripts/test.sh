@@ -7,32 +7,91 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 scripts/setup.sh --notebooks
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+out=$(mktemp -d)
+results=$(mktemp -d)
+trap 'rm -rf "$log" "$out" "$results"' EXIT
 cargo test 2>&1 | tee "$log"
 count() { awk -v f="$1" '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ "^" f) n += $(i - 1) } END { print n + 0 }' "$log"; }
 passed=$(count passed)
 failed=$(count failed)
-out=$(mktemp -d)
-# One evcxr work folder for every notebook (and every test run): evcxr caches compiled
-# registry crates itself (`:cache`), but compiles the `cem` crate anew in each kernel
-# session unless the sessions share their folder, where cargo finds it up to date.
-# Under /tmp: the libraries evcxr links find Rust's libstd through a relative rpath
-# that only resolves from a shallow folder (one under /root fails to load: dlopen).
-export EVCXR_TMPDIR=${EVCXR_TMPDIR:-/tmp/cem-evcxr-$(id -u)}
-mkdir -p "$EVCXR_TMPDIR"
+# The notebooks, in quick mode (CEM_NOTEBOOK_QUICK=1: the figure notebooks map fewer
+# models and images with a coarser strategy), on the cem-rust kernel; a cell error fails
+# its notebook.
+# - evcxr builds `cem` and all its dependencies in a work folder of its own, at
+#   opt-level 2 by default. Quick mode only checks that every cell runs, and its time is
+#   libtorch's, so the test builds at opt-level 0 (the environment overrides evcxr's
+#   manifest): 4 min instead of about 11 for that first build on 2 cores, and cells
+#   compile faster. Its folders (/tmp/cem-evcxr-test-UID and ...-b) are the test's own:
+#   a folder shared with opt-level-2 sessions would be rebuilt at every switch.
+# - Two lanes: notebook 00 builds the first folder, a copy of it serves the second lane
+#   (cargo finds it up to date), then each lane executes its share of the others one
+#   after another with one libtorch thread, so that one lane's compiling overlaps the
+#   other's maps (CEM_NOTEBOOK_LANES=1: one after another on every core).
+# - Under /tmp: the libraries evcxr links find Rust's libstd through a relative rpath
+#   that only resolves from a shallow folder (one under /root fails to load: dlopen).
+#   The folders persist between runs, where evcxr's own cache (`:cache`) and cargo keep
+#   the build.
+base=${EVCXR_TMPDIR:-/tmp/cem-evcxr-test-$(id -u)}
+lanes=${CEM_NOTEBOOK_LANES:-2}
+[ "$lanes" = 1 ] || [ "$lanes" = 2 ] || { echo "CEM_NOTEBOOK_LANES must be 1 or 2, not $lanes" >&2; exit 2; }
+# run_notebook FOLDER THREADS NOTEBOOK: executes one (THREADS: libtorch's, empty for its
+# default), records ok or FAILED and keeps its log
+run_notebook() {
+    local name start rc threads=()
+    name=$(basename "$3" .ipynb)
+    start=$(date +%s)
+    [ -z "$2" ] || threads=(OMP_NUM_THREADS="$2")
+    mkdir -p "$1"
+    if env "${threads[@]}" EVCXR_TMPDIR="$1" CARGO_PROFILE_DEV_OPT_LEVEL=0 CEM_NOTEBOOK_QUICK=1 \
+        .venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
+        --output-dir "$out" "$3" >"$results/$name.log" 2>&1; then
+        rc=ok
+    else
+        rc=FAILED
+    fi
+    echo "notebook $3 ... $rc ($(($(date +%s) - start)) s)" | tee "$results/$name.result"
+}
+first=notebooks/00-quickstart.ipynb
+run_notebook "$base" "" "$first"
+# the queue: the slowest first (quick-mode times measured in session 16: 10 and 13 take
+# about 4 min with one thread, 07, 01 and 12 under 1.5 min), then any notebook not named
+queue=()
+for n in 10 13 14 09 06 11 08 07 01 12; do
+    for nb in notebooks/"$n"-*.ipynb; do
+        if [ -f "$nb" ]; then queue+=("$nb"); fi
+    done
+done
 for nb in notebooks/*.ipynb; do
-    echo "notebook $nb"
-    # quick mode: the figure notebooks run on fewer images and a coarser strategy
-    if CEM_NOTEBOOK_QUICK=1 .venv/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
-        --output-dir "$out" "$nb" >"$log" 2>&1; then
+    [[ "$nb" == "$first" || " ${queue[*]} " == *" $nb "* ]] || queue+=("$nb")
+done
+# lane FOLDER THREADS: takes the queue's next notebook nobody has claimed (mkdir is
+# atomic), until none is left
+lane() {
+    local nb
+    for nb in "${queue[@]}"; do
+        mkdir "$results/$(basename "$nb" .ipynb).claim" 2>/dev/null || continue
+        run_notebook "$1" "$2" "$nb"
+    done
+}
+if [ "$lanes" = 2 ]; then
+    rm -rf "$base-b"
+    cp -a "$base" "$base-b"
+    lane "$base-b" 1 &
+    lane_b=$!
+    lane "$base" 1
+    wait "$lane_b"
+else
+    lane "$base" ""
+fi
+for result in "$results"/*.result; do
+    if grep -q ' ok (' "$result"; then
         passed=$((passed + 1))
-        echo "notebook $nb ... ok"
     else
         failed=$((failed + 1))
-        grep -v Compiling "$log" | tail -40
-        echo "notebook $nb ... FAILED"
+        name=$(basename "$result" .result)
+        echo "--- notebook $name: the end of its log"
+        grep -v Compiling "$results/$name.log" | tail -40
     fi
 done
-rm -rf "$out"
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
