@@ -24,8 +24,8 @@ failed=$(count failed)
 #   compile faster. Its folders (/tmp/cem-evcxr-test-UID and ...-b) are the test's own:
 #   a folder shared with opt-level-2 sessions would be rebuilt at every switch.
 # - Two lanes: notebook 00 builds the first folder, a copy of it serves the second lane
-#   (cargo finds it up to date), then each lane executes its share of the others one
-#   after another with one libtorch thread, so that one lane's compiling overlaps the
+#   (cargo finds it up to date), then both lanes take the others from one queue, slowest
+#   first, each with one libtorch thread, so that one lane's compiling overlaps the
 #   other's maps (CEM_NOTEBOOK_LANES=1: one after another on every core).
 # - Under /tmp: the libraries evcxr links find Rust's libstd through a relative rpath
 #   that only resolves from a shallow folder (one under /root fails to load: dlopen).
