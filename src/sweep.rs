@@ -355,6 +355,50 @@ pub fn run_in(
     Ok(out)
 }
 
+/// [`run_in`] with the subjects that pool over the whole image
+/// ([`Subject::global_pooling`]: every intervention a whole-image pass, minutes a map on
+/// a CPU) mapped on the first `pooling_images` of `images` only, the others on all of
+/// them; subjects outer, images inner, as [`run_in`]. A cap above `images.len()` maps
+/// every image, `0` leaves such subjects out. Notebooks 10, 12 and 14 set the cap from
+/// `CEM_NOTEBOOK_RCAN_IMAGES`.
+///
+/// ```no_run
+/// use cem::prelude::*;
+/// use cem::sweep;
+/// # fn main() -> cem::Result<()> {
+/// let subjects = sweep::shipped_subjects(&["srresnet-s-x4", "rcan-s-x4"], Device::Cpu)?;
+/// let images = cem::testset::builtin()?;
+/// // SRResNet-s on every image, RCAN-s (channel attention over the whole image) on two
+/// let outcomes = sweep::run_in_capped(&Cem::coarse_to_fine(), &subjects, &images, 2, true, None)?;
+/// assert_eq!(outcomes.len(), images.len() + 2);
+/// # Ok(()) }
+/// ```
+pub fn run_in_capped(
+    cem: &Cem,
+    subjects: &[Subject],
+    images: &[TestImage],
+    pooling_images: usize,
+    progress: bool,
+    cache: Option<&Path>,
+) -> Result<Vec<Outcome>> {
+    let mut out = Vec::new();
+    for s in subjects {
+        let n = if s.global_pooling {
+            pooling_images.min(images.len())
+        } else {
+            images.len()
+        };
+        out.extend(run_in(
+            cem,
+            std::slice::from_ref(s),
+            &images[..n],
+            progress,
+            cache,
+        )?);
+    }
+    Ok(out)
+}
+
 /// The checkpoint file of a map [`run_cached`] is computing.
 const CHECKPOINT_NAME: &str = "checkpoint.json";
 
@@ -668,17 +712,57 @@ mod tests {
     }
 
     #[test]
-    fn a_cached_sweep_stores_each_map_loads_it_again_and_refuses_other_settings() {
-        let subject = |seed: i64| {
-            tch::manual_seed(seed);
-            let net = Network::new(
-                NetConfig::new(Arch::Dncnn, 1).feats(8).blocks(2),
+    fn a_capped_sweep_maps_globally_pooling_subjects_on_fewer_images() {
+        let net = |arch| {
+            Network::new(
+                NetConfig::new(arch, 1).feats(16).blocks(2).groups(1),
                 Device::Cpu,
             )
-            .unwrap();
-            Subject::network("tiny dncnn/1", net, Task::Dn { sigma: 50.0 }).unwrap()
+            .unwrap()
         };
-        let subjects = vec![subject(0)];
+        let subjects = vec![
+            Subject::network("rcan", net(Arch::Rcan), Task::Dn { sigma: 50.0 }).unwrap(),
+            Subject::network("dncnn", net(Arch::Dncnn), Task::Dn { sigma: 50.0 }).unwrap(),
+        ];
+        let images = small_images();
+        let cem = Cem::new(crate::engine::Strategy::parse("c1f1").unwrap().0);
+        let pairs = |cap: usize| -> Vec<(String, String)> {
+            run_in_capped(&cem, &subjects, &images, cap, false, None)
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.model, o.image))
+                .collect()
+        };
+        let pair = |m: &str, i: &str| (m.to_string(), i.to_string());
+        // RCAN (global channel attention) on the first image only, DnCNN on both
+        assert_eq!(
+            pairs(1),
+            [
+                pair("rcan", "demo"),
+                pair("dncnn", "demo"),
+                pair("dncnn", "chelsea-eye")
+            ]
+        );
+        // no cap beyond the images there are; 0 leaves RCAN out
+        assert_eq!(pairs(9).len(), 4);
+        assert_eq!(
+            pairs(0),
+            [pair("dncnn", "demo"), pair("dncnn", "chelsea-eye")]
+        );
+    }
+
+    #[test]
+    fn a_cached_sweep_stores_each_map_loads_it_again_and_refuses_other_settings() {
+        // weights saved and loaded again, not seeds: tests on other threads draw from
+        // libtorch's one generator too
+        let config = NetConfig::new(Arch::Dncnn, 1).feats(8).blocks(2);
+        let subject =
+            |net| Subject::network("tiny dncnn/1", net, Task::Dn { sigma: 50.0 }).unwrap();
+        let net = Network::new(config.clone(), Device::Cpu).unwrap();
+        let saved = tempfile::tempdir().unwrap();
+        let weights = saved.path().join("tiny.safetensors");
+        net.save_weights(&weights).unwrap();
+        let subjects = vec![subject(net)];
         let images = small_images();
         let dir = tempfile::tempdir().unwrap();
         let cem = Cem::new(crate::engine::Strategy::parse("c1f2").unwrap().0).seed(4);
@@ -715,14 +799,15 @@ mod tests {
         );
         // the same label with other weights (a retrained model) is refused too
         let digest = subjects[0].weights.clone().unwrap();
+        let same = Network::load(config.clone(), &weights, Device::Cpu).unwrap();
         assert_eq!(
-            subject(0).weights.unwrap(),
+            subject(same).weights.unwrap(),
             digest,
             "same weights, same digest"
         );
         let stored = std::fs::read_to_string(folder.join(WEIGHTS_NAME)).unwrap();
         assert_eq!(stored.trim(), digest);
-        let retrained = vec![subject(1)];
+        let retrained = vec![subject(Network::new(config, Device::Cpu).unwrap())];
         let e = run_cached(&cem, &retrained, &images, false, dir.path())
             .unwrap_err()
             .to_string();
