@@ -275,6 +275,34 @@ fn table3_compares_each_strategy_with_its_full_map() {
 }
 
 #[test]
+fn table3_orders_rows_by_their_printed_values_then_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // T = 2000: 6000 inferences for 3 cells; 390 is 6.50 %, 391 is 6.52 %, both print 6.5
+    let full = grid2("M", "sr", "i1", [INF, 1.0, -0.5, 0.5]);
+    save(d, "full", &with_inferences(full, "Full2000", 0, 10_000));
+    // S 75 %
+    let close = grid2("M", "sr", "i1", [INF, 1.0, -0.5, 0.0]);
+    save(d, "b", &with_inferences(close.clone(), "B", 0, 390));
+    // S 50 %, one inference more
+    let far = grid2("M", "sr", "i1", [INF, 0.5, 0.0, 0.5]);
+    save(d, "a", &with_inferences(far, "A", 0, 391));
+    // the same as B under another name
+    save(d, "c", &with_inferences(close, "C", 0, 390));
+    let t = MapSet::load(&[d]).unwrap().table3().unwrap();
+    assert_eq!(
+        t.to_tsv(),
+        "Strategies\tInferences (%)\tSimilarity Score (%)\n\
+         A\t6.5\t50.00\n\
+         B\t6.5\t75.00\n\
+         C\t6.5\t75.00\n"
+    );
+    let column = t.frame().column("strategy").unwrap().str().unwrap().clone();
+    let names: Vec<&str> = column.iter().flatten().collect();
+    assert_eq!(names, ["A", "B", "C"], "the frame in the table's order");
+}
+
+#[test]
 fn frames_read_back_every_map_and_cell() {
     let dir = tempfile::tempdir().unwrap();
     save(

@@ -168,16 +168,6 @@ fn by_affected(a: &StatRow, b: &StatRow) -> std::cmp::Ordering {
         .total_cmp(&a.affected())
         .then_with(|| a.keys.cmp(&b.keys))
 }
-
-fn sorted_frame(g: DataFrame, order: &[Expr], descending: Vec<bool>) -> Result<DataFrame> {
-    Ok(g.lazy()
-        .sort_by_exprs(
-            order,
-            SortMultipleOptions::default().with_order_descending_multi(descending),
-        )
-        .collect()?)
-}
-
 /// The notes under Tables I and II: what was averaged, and what "no cell" means when
 /// it appears.
 fn notes(rows: &[StatRow]) -> Vec<String> {
@@ -362,20 +352,26 @@ impl MapSet {
                 col("similarity_pct").mean(),
             ])
             .collect()?;
-        let frame = sorted_frame(
-            g,
-            &[
-                col("inferences_pct"),
-                col("similarity_pct"),
-                col("strategy"),
-            ],
-            vec![false, false, false],
-        )?;
-        let names = column_strings(&frame, "strategy")?;
-        let inf = column_floats(&frame, "inferences_pct")?;
-        let sim = column_floats(&frame, "similarity_pct")?;
-        let rows = (0..frame.height())
-            .map(|i| vec![names[i].clone(), fixed(inf[i], 1), fixed(sim[i], 2)])
+        // ordered by the values as printed, then the name: means that differ only in the
+        // order polars summed them (C3F50 and C3F50-U make the same inferences) tie
+        let names = column_strings(&g, "strategy")?;
+        let inf = column_floats(&g, "inferences_pct")?;
+        let sim = column_floats(&g, "similarity_pct")?;
+        let mut order: Vec<usize> = (0..g.height()).collect();
+        order.sort_by_key(|&i| {
+            (
+                (inf[i] * 10.0).round() as i64,
+                (sim[i] * 100.0).round() as i64,
+                names[i].clone(),
+            )
+        });
+        let frame = g.take(&IdxCa::from_vec(
+            "order".into(),
+            order.iter().map(|&i| i as IdxSize).collect(),
+        ))?;
+        let rows = order
+            .iter()
+            .map(|&i| vec![names[i].clone(), fixed(inf[i], 1), fixed(sim[i], 2)])
             .collect();
         let mut notes = vec![format!(
             "Against {} full-pipeline map(s); means over the maps of each strategy. Inferences: interventions (locality checks excluded) over T x the cells outside the ROI.",
