@@ -30,11 +30,6 @@ failed=$(count failed)
 #   (cargo finds it up to date), then both lanes take the others from one queue, slowest
 #   first, each with one libtorch thread, so that one lane's compiling overlaps the
 #   other's maps (CEM_NOTEBOOK_LANES=1: one after another on every core).
-# - Every notebook session resolves `:dep cem` anew, and left to itself cargo resolves it
-#   against crates.io each time: a network round trip per notebook, and the day's newest
-#   versions rather than those the tests built. So the folder starts from our Cargo.lock
-#   (cargo keeps its versions and adds evcxr's crate) and cargo runs offline (`cargo test`
-#   above fetched every crate).
 # - Under /tmp: the libraries evcxr links find Rust's libstd through a relative rpath
 #   that only resolves from a shallow folder (one under /root fails to load: dlopen).
 #   The folders persist between runs, and cargo keeps the build in them.
@@ -50,7 +45,7 @@ run_notebook() {
     [ -z "$2" ] || threads=(OMP_NUM_THREADS="$2")
     mkdir -p "$1"
     # (without `.ci/run`'s clippy wrapper, which would deny the cells' own warnings)
-    if env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS "${threads[@]}" JUPYTER_PATH="$results/jupyter" EVCXR_TMPDIR="$1" CARGO_NET_OFFLINE=true CARGO_PROFILE_DEV_OPT_LEVEL=0 CEM_NOTEBOOK_QUICK=1 \
+    if env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS "${threads[@]}" JUPYTER_PATH="$results/jupyter" EVCXR_TMPDIR="$1" CARGO_PROFILE_DEV_OPT_LEVEL=0 CEM_NOTEBOOK_QUICK=1 \
         .venv/bin/jupyter nbconvert --to notebook --execute --allow-errors \
         --ExecutePreprocessor.timeout=1800 --output-dir "$out" "$3" >"$results/$name.log" 2>&1 &&
         .venv/bin/python scripts/check-notebook.py "$out/$name.ipynb" >"$results/$name.cells" 2>&1; then
@@ -60,8 +55,6 @@ run_notebook() {
     fi
     echo "notebook $3 ... $rc ($(($(date +%s) - start)) s)" | tee "$results/$name.result"
 }
-mkdir -p "$base"
-cp Cargo.lock "$base/Cargo.lock"
 # - The test's own kernel: cem-rust as setup.sh installed it, with an empty evcxr config
 #   folder, so without the shared build cache (`:cache`) that the users' sessions have.
 #   That cache restores a crate with the paths of the folder it was first built in; where
