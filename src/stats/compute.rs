@@ -168,6 +168,7 @@ fn by_affected(a: &StatRow, b: &StatRow) -> std::cmp::Ordering {
         .total_cmp(&a.affected())
         .then_with(|| a.keys.cmp(&b.keys))
 }
+
 /// The notes under Tables I and II: what was averaged, and what "no cell" means when
 /// it appears.
 fn notes(rows: &[StatRow]) -> Vec<String> {
