@@ -3,14 +3,19 @@
 evcxr marks a cell as failed only when it does not compile or its process dies; a cell
 whose `?` returns an error, or that panics, prints to stderr and counts as run. Our
 notebooks print nothing to stderr, so every stderr output and every error output is a
-failure here, printed with the cell it came from.
+failure here, printed with the cell it came from; only libtorch's own C++ warnings
+(lines that start `[W`, such as NNPACK's on CPUs it does not support) are let through.
 
 Usage: check-notebook.py EXECUTED.ipynb
 """
 
+import re
 import sys
 
 import nbformat
+
+# libtorch's warnings: `[W1201 02:21:01.000000000 NNPACK.cpp:57] ...` (older: `[W NNPACK...`)
+TORCH_WARNING = re.compile(r"^\[W[\d ]")
 
 
 def failures(path):
@@ -24,7 +29,9 @@ def failures(path):
             if out.output_type == "error":
                 texts.append(f"{out.ename}: {out.evalue}")
             elif out.output_type == "stream" and out.name == "stderr":
-                texts.append(out.text.rstrip("\n"))
+                lines = [x for x in out.text.splitlines() if not TORCH_WARNING.match(x)]
+                if any(x.strip() for x in lines):
+                    texts.append("\n".join(lines))
         if texts:
             yield number, cell.source, "\n".join(t for t in texts if t)
 

@@ -19,7 +19,7 @@ failed=$(count failed)
 # when a cell fails: evcxr reports a cell that does not compile or whose process dies,
 # but a cell whose `?` returns an error, or that panics, only prints to stderr, so every
 # executed notebook is written (--allow-errors) and scripts/check-notebook.py fails it on
-# any error or stderr output, naming the cell.
+# any error or stderr output (but libtorch's own warnings), naming the cell.
 # - evcxr builds `cem` and all its dependencies in a work folder of its own, at
 #   opt-level 2 by default. Quick mode only checks that every cell runs, and its time is
 #   libtorch's, so the test builds at opt-level 0 (the environment overrides evcxr's
