@@ -358,11 +358,13 @@ impl MapSet {
         let names = column_strings(&g, "strategy")?;
         let inf = column_floats(&g, "inferences_pct")?;
         let sim = column_floats(&g, "similarity_pct")?;
+        let (inf_digits, sim_digits) = (1, 2);
+        let printed = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() as i64;
         let mut order: Vec<usize> = (0..g.height()).collect();
         order.sort_by_key(|&i| {
             (
-                (inf[i] * 10.0).round() as i64,
-                (sim[i] * 100.0).round() as i64,
+                printed(inf[i], inf_digits),
+                printed(sim[i], sim_digits),
                 names[i].clone(),
             )
         });
@@ -372,7 +374,13 @@ impl MapSet {
         ))?;
         let rows = order
             .iter()
-            .map(|&i| vec![names[i].clone(), fixed(inf[i], 1), fixed(sim[i], 2)])
+            .map(|&i| {
+                vec![
+                    names[i].clone(),
+                    fixed(inf[i], inf_digits as usize),
+                    fixed(sim[i], sim_digits as usize),
+                ]
+            })
             .collect();
         let mut notes = vec![format!(
             "Against {} full-pipeline map(s); means over the maps of each strategy. Inferences: interventions (locality checks excluded) over T x the cells outside the ROI.",
